@@ -1,4 +1,4 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+using MaestroSla.Api.Hosting;
+
+var app = await MaestroApp.BuildAsync(args);
 await app.RunAsync();

@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using MaestroSla.Ingest.Kafka;
+using MaestroSla.Ingest.Storage;
+using MaestroSla.Projections.Summaries;
+using Marten;
+using Marten.Events;
+using Microsoft.Extensions.Options;
+
+namespace MaestroSla.Api.Demo;
+
+/// <summary>
+/// README command (a): publishes a synthetic month through Kafka, waits until ingest has stored all of it and the
+/// projections have caught up, prints a per-service summary, and leaves the API serving.
+/// </summary>
+public sealed class DemoRunner(
+    KafkaBootstrap kafka,
+    IOptions<KafkaIngestOptions> kafkaOptions,
+    IDocumentStore store,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    IServer server,
+    ILogger<DemoRunner> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await WaitForStartAsync(stoppingToken);
+        try
+        {
+            await RunAsync(stoppingToken);
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            logger.LogError(ex, "Demo failed");
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var month = new SyntheticMonth(new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(-1));
+        var topic = kafkaOptions.Value.Topic;
+        Console.WriteLine($"Publishing a synthetic month ({month.Start:yyyy-MM}) for {SyntheticMonth.Services.Length} services to {topic} on {kafka.BootstrapServers} ...");
+
+        var delivered = new ConcurrentDictionary<int, long>();
+        using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig(kafkaOptions.Value.ToProducerConfig(kafka.BootstrapServers))
+        {
+            LingerMs = 5,
+            BatchNumMessages = 10_000,
+            Acks = Acks.All,
+        }).Build();
+
+        var clock = Stopwatch.StartNew();
+        long published = 0;
+        for (var day = 0; day < month.Days; day++)
+        {
+            foreach (var message in month.Day(day))
+            {
+                Produce(producer, topic, message, delivered);
+                published++;
+            }
+            producer.Flush(ct);
+            // The embedded broker keeps only a few MiB per partition: let ingest catch up day by day.
+            await WaitUntilStoredAsync(delivered, ct);
+            if ((day + 1) % 5 == 0 || day == month.Days - 1)
+            {
+                Console.WriteLine($"  day {day + 1,2}/{month.Days}: {published:N0} messages published and stored ({published / clock.Elapsed.TotalSeconds:N0}/s)");
+            }
+        }
+
+        Console.WriteLine("Waiting for the projections to catch up ...");
+        await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromMinutes(10));
+        Console.WriteLine($"Ingested and projected in {clock.Elapsed.TotalSeconds:N1} s.");
+
+        await PrintSummaryAsync(month, ct);
+    }
+
+    private static void Produce(IProducer<Null, byte[]> producer, string topic, byte[] message, ConcurrentDictionary<int, long> delivered)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(topic, new Message<Null, byte[]> { Value = message }, report =>
+                {
+                    if (report.Error.IsError)
+                    {
+                        throw new KafkaException(report.Error);
+                    }
+                    delivered.AddOrUpdate(report.Partition.Value, report.Offset.Value, (_, seen) => Math.Max(seen, report.Offset.Value));
+                });
+                return;
+            }
+            catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
+    }
+
+    private async Task WaitUntilStoredAsync(ConcurrentDictionary<int, long> delivered, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            await using var connection = store.Storage.Database.CreateConnection();
+            await connection.OpenAsync(ct);
+            var stored = await StoredKafkaOffsets.LoadAsync(connection, store.Options.DatabaseSchemaName, kafka.GroupId, kafkaOptions.Value.Topic, ct);
+            if (delivered.All(p => stored.TryGetValue(p.Key, out var next) && next > p.Value))
+            {
+                return;
+            }
+            if (deadline.Elapsed > TimeSpan.FromMinutes(5))
+            {
+                throw new TimeoutException("Ingest did not store the published messages within 5 minutes.");
+            }
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private async Task PrintSummaryAsync(SyntheticMonth month, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        var services = await ServiceSummary.ServicesAsync(session, ct);
+        var deadLetters = await session.Query<DeadLetter>().CountAsync(ct);
+
+        Console.WriteLine();
+        Console.WriteLine($"SLA summary {month.Start:yyyy-MM-dd} to {month.End:yyyy-MM-dd} (UTC)");
+        Console.WriteLine($"{"service",-10} {"requests",12} {"errors",8} {"error %",8} {"P50 ms",8} {"P95 ms",8} {"P99 ms",8} {"uptime %",9} {"downtime",9}");
+        long total = 0;
+        foreach (var service in services)
+        {
+            var s = await ServiceSummary.LoadAsync(session, service, month.Start, month.End, ct);
+            total += s.Requests;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{s.Service,-10} {s.Requests,12:N0} {s.Errors,8:N0} {s.ErrorRatePercent,8:0.000} {s.P50Ms,8:0.0} {s.P95Ms,8:0.0} {s.P99Ms,8:0.0} {s.UptimePercent,9:0.000} {s.DowntimeEvents,3} ({s.Downtime.TotalMinutes:0.#} min)"));
+        }
+        Console.WriteLine($"{"total",-10} {total,12:N0}   dead letters: {deadLetters}");
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var address = addresses.FirstOrDefault() ?? "http://localhost:5000";
+        Console.WriteLine();
+        Console.WriteLine($"API serving on {string.Join(", ", addresses)} — e.g. curl '{address}/api/summary?from={month.Start:yyyy-MM-dd}&to={month.End:yyyy-MM-dd}'");
+        Console.WriteLine("Press Ctrl+C to stop.");
+    }
+
+    private Task WaitForStartAsync(CancellationToken ct)
+    {
+        var started = new TaskCompletionSource();
+        lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        return started.Task.WaitAsync(ct);
+    }
+}

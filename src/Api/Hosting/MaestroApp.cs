@@ -1,0 +1,39 @@
+using MaestroSla.Api.Demo;
+using MaestroSla.Api.Reports;
+using MaestroSla.Ingest;
+using Wolverine.Http;
+
+namespace MaestroSla.Api.Hosting;
+
+/// <summary>Builds the MaestroSla service: the same composition for Program, the demo and the integration tests.</summary>
+public static class MaestroApp
+{
+    public static async Task<WebApplication> BuildAsync(string[] args, IEnumerable<KeyValuePair<string, string?>>? settings = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        // `demo` runs README command (a): a synthetic month through Kafka into a fresh embedded store.
+        if (args.Contains("demo", StringComparer.OrdinalIgnoreCase))
+        {
+            builder.Configuration["Demo:Enabled"] = "true";
+            builder.Configuration["Embedded:DataDirectory"] ??= Path.Combine(".data", "demo");
+            builder.Configuration["Embedded:StartEmpty"] ??= "true";
+        }
+
+        await builder.AddMaestroStoreAsync();
+        builder.AddMaestroIngest();
+        if (builder.Configuration.GetValue("Demo:Enabled", false))
+        {
+            builder.Services.AddHostedService<DemoRunner>();
+        }
+
+        var app = builder.Build();
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+        app.MapWolverineEndpoints();
+        return app;
+    }
+}

@@ -1,0 +1,38 @@
+namespace MaestroSla.Contracts.Messages;
+
+public enum MessageKind
+{
+    Request,
+    Downtime,
+    Health,
+}
+
+public enum HealthState
+{
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+/// <summary>One served request as reported by an application; the firehose of the pipeline.</summary>
+/// <param name="StatusCode">Absent when the application reported only the error flag.</param>
+/// <param name="Timestamp">Always UTC (offset zero).</param>
+public readonly record struct RequestMetric(
+    string Service,
+    string Endpoint,
+    long LatencyMicros,
+    int? StatusCode,
+    bool IsError,
+    DateTimeOffset Timestamp);
+
+/// <param name="Start">Always UTC (offset zero).</param>
+/// <param name="End">Always UTC and strictly after <paramref name="Start"/>.</param>
+public sealed record DowntimeInterval(string Service, DateTimeOffset Start, DateTimeOffset End, string Reason);
+
+/// <param name="Timestamp">Always UTC (offset zero).</param>
+public sealed record HealthResult(
+    string Service,
+    string Component,
+    HealthState Status,
+    double LatencyMs,
+    DateTimeOffset Timestamp);

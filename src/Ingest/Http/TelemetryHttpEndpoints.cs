@@ -1,0 +1,100 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Ingest.Batching;
+using MaestroSla.Ingest.Storage;
+using Marten;
+using Microsoft.AspNetCore.Http;
+using Wolverine.Http;
+
+namespace MaestroSla.Ingest.Http;
+
+public sealed record IngestAccepted(int Messages, long Requests);
+
+public sealed record DeadLetterView(
+    string Id, string Source, string? Topic, int? Partition, long? Offset, string Reason, DateTimeOffset ReceivedAt,
+    string PayloadText, string PayloadBase64);
+
+/// <summary>HTTP ingest for applications without Kafka: same contract, same validation, same events.</summary>
+public static class TelemetryHttpEndpoints
+{
+    public const int MaxMessagesPerRequest = 50_000;
+
+    /// <summary>
+    /// Takes a JSON array of telemetry messages. The batch is atomic: if any message is invalid, nothing is
+    /// stored and every rejected message is named by its index with the reason, so a client can fix and resend
+    /// the whole batch without creating duplicates.
+    /// </summary>
+    [WolverinePost("/api/ingest")]
+    public static async Task<IResult> Ingest(HttpRequest request, TelemetryDecoder decoder, IngestBatchWriter writer, CancellationToken ct)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, default, ct);
+        }
+        catch (JsonException ex)
+        {
+            return Results.Problem(title: "The body is not valid JSON", detail: ex.Message, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Array)
+            {
+                return Results.Problem(title: "The body must be a JSON array of telemetry messages", statusCode: StatusCodes.Status400BadRequest);
+            }
+            if (root.GetArrayLength() > MaxMessagesPerRequest)
+            {
+                return Results.Problem(
+                    title: $"At most {MaxMessagesPerRequest} messages per request",
+                    detail: $"The body holds {root.GetArrayLength()}; split it into several requests.",
+                    statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var batch = new IngestBatch();
+            var rejected = new Dictionary<string, string[]>();
+            var index = 0;
+            foreach (var element in root.EnumerateArray())
+            {
+                var decoded = decoder.Decode(JsonMarshal.GetRawUtf8Value(element));
+                if (decoded.IsValid)
+                {
+                    batch.Add(decoded);
+                }
+                else
+                {
+                    rejected[$"[{index}]"] = [decoded.Error!];
+                }
+                index++;
+            }
+
+            if (rejected.Count > 0)
+            {
+                return Results.ValidationProblem(rejected, title: $"{rejected.Count} of {index} messages were rejected; nothing was stored");
+            }
+
+            if (!batch.IsEmpty)
+            {
+                await writer.WriteAsync(batch, ct);
+            }
+            return Results.Ok(new IngestAccepted(batch.MessageCount, batch.RequestCount));
+        }
+    }
+
+    /// <summary>The newest dead letters, with their original payload and the reason they were refused.</summary>
+    [WolverineGet("/api/dead-letters")]
+    public static async Task<IReadOnlyList<DeadLetterView>> DeadLetters(IQuerySession session, int? limit, CancellationToken ct)
+    {
+        var take = Math.Clamp(limit ?? 100, 1, 1000);
+        var deadLetters = await session.Query<DeadLetter>()
+            .OrderByDescending(x => x.ReceivedAt)
+            .Take(take)
+            .ToListAsync(ct);
+        return deadLetters.Select(d => new DeadLetterView(
+            d.Id, d.Source, d.Topic, d.Partition, d.Offset, d.Reason, d.ReceivedAt,
+            Encoding.UTF8.GetString(d.Payload), Convert.ToBase64String(d.Payload))).ToList();
+    }
+}

@@ -1,0 +1,41 @@
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Ingest.Kafka;
+using MaestroSla.Ingest.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace MaestroSla.Ingest;
+
+public static class IngestRegistration
+{
+    public static IHostApplicationBuilder AddMaestroIngest(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<KafkaIngestOptions>()
+            .Bind(builder.Configuration.GetSection(KafkaIngestOptions.Section))
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Topic), "Kafka:Topic must not be empty")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.GroupId), "Kafka:GroupId must not be empty")
+            .Validate(o => o.MaxBatchMessages > 0, "Kafka:MaxBatchMessages must be positive")
+            .Validate(o => o.FlushInterval > TimeSpan.Zero, "Kafka:FlushInterval must be positive")
+            .Validate(o => o.EmbeddedPartitions is > 0 and <= 1000, "Kafka:EmbeddedPartitions must be between 1 and 1000")
+            .ValidateOnStart();
+        services.AddOptions<ContractLimits>().Bind(builder.Configuration.GetSection("Contract"));
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<KafkaBootstrap>();
+        services.AddSingleton<IngestProgress>();
+        services.AddSingleton<IngestBatchWriter>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ContractLimits>>().Value);
+        // A decoder caches service names and is single-threaded: the consumer gets its own, HTTP requests make theirs.
+        services.AddTransient<TelemetryDecoder>();
+
+        var consumerEnabled = builder.Configuration.GetValue(KafkaIngestOptions.Section + ":ConsumerEnabled", true);
+        if (consumerEnabled)
+        {
+            services.AddHostedService<TelemetryConsumer>();
+        }
+        return builder;
+    }
+}

@@ -1,0 +1,19 @@
+using MaestroSla.Contracts.Events;
+using MaestroSla.Ingest.Storage;
+using Marten;
+
+namespace MaestroSla.Ingest;
+
+public static class IngestStoreConfiguration
+{
+    /// <summary>What ingest writes besides events: dead letters and the stored Kafka offsets.</summary>
+    public static StoreOptions ConfigureIngest(this StoreOptions options)
+    {
+        options.ConfigureTelemetryEvents();
+        options.Schema.For<DeadLetter>()
+            .Identity(x => x.Id)
+            .Index(x => x.ReceivedAt);
+        options.Storage.ExtendedSchemaObjects.Add(StoredKafkaOffsets.Table(options.DatabaseSchemaName));
+        return options;
+    }
+}

@@ -1,0 +1,53 @@
+using Confluent.Kafka;
+
+namespace MaestroSla.Ingest.Kafka;
+
+/// <summary>Configuration section "Kafka".</summary>
+public sealed class KafkaIngestOptions
+{
+    public const string Section = "Kafka";
+
+    /// <summary>Empty: start librdkafka's in-process mock cluster (a real Kafka-protocol broker on loopback).</summary>
+    public string? BootstrapServers { get; set; }
+
+    public string Topic { get; set; } = "maestro.telemetry";
+
+    public string GroupId { get; set; } = "maestrosla-ingest";
+
+    /// <summary>Partitions of the topic the embedded cluster creates (real clusters are provisioned by operators).</summary>
+    public int EmbeddedPartitions { get; set; } = 16;
+
+    /// <summary>A batch is stored at the latest this long after its first message.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A batch is stored as soon as it holds this many messages.</summary>
+    public int MaxBatchMessages { get; set; } = 100_000;
+
+    /// <summary>Whether this process runs the ingest consumer (an API-only replica can turn it off).</summary>
+    public bool ConsumerEnabled { get; set; } = true;
+
+    /// <summary>
+    /// Passed to librdkafka as they are: security.protocol, sasl.*, ssl.*, session.timeout.ms, group.protocol …
+    /// so that SASL/TLS and tuning need configuration only.
+    /// </summary>
+    public Dictionary<string, string> Client { get; set; } = [];
+
+    public ConsumerConfig ToConsumerConfig(string bootstrapServers, string groupId)
+    {
+        var config = new ConsumerConfig(new Dictionary<string, string>(Client))
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = groupId,
+            // Where a partition starts is decided by the offsets stored with the events, not by Kafka; Kafka's
+            // own commits are kept up to date for lag tools only.
+            EnableAutoCommit = true,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnablePartitionEof = false,
+        };
+        return config;
+    }
+
+    public ProducerConfig ToProducerConfig(string bootstrapServers) =>
+        new(new Dictionary<string, string>(Client)) { BootstrapServers = bootstrapServers };
+}

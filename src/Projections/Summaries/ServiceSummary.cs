@@ -1,0 +1,69 @@
+using MaestroSla.Contracts.Events;
+using MaestroSla.Contracts.Latency;
+using MaestroSla.Projections.Latency;
+using MaestroSla.Projections.Uptime;
+using Marten;
+
+namespace MaestroSla.Projections.Summaries;
+
+/// <summary>The headline figures of one service over [From, To).</summary>
+public sealed record ServiceSummary(
+    string Service,
+    DateTimeOffset From,
+    DateTimeOffset To,
+    long Requests,
+    long Errors,
+    double? ErrorRatePercent,
+    double? P50Ms,
+    double? P95Ms,
+    double? P99Ms,
+    double UptimePercent,
+    int DowntimeEvents,
+    TimeSpan Downtime)
+{
+    public static async Task<ServiceSummary> LoadAsync(IQuerySession session, string service, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        from = from.ToUniversalTime();
+        to = to.ToUniversalTime();
+
+        var ids = RollupPlan.Cover(from, to)
+            .Select(s => LatencyRollup.IdFor(service, LatencyRollup.AllEndpoints, s.Grain, s.Start))
+            .ToArray();
+        var rollups = await session.LoadManyAsync<LatencyRollup>(ct, ids);
+
+        var latency = LatencyHistograms.CreateAccumulator();
+        long requests = 0, errors = 0;
+        foreach (var rollup in rollups)
+        {
+            requests += rollup.Requests;
+            errors += rollup.Errors;
+            LatencyHistograms.AddEncoded(latency, rollup.Latency);
+        }
+
+        var downtimes = await session.Events.QueryRawEventDataOnly<DowntimeRecorded>()
+            .Where(d => d.Service == service && d.Start < to && d.End > from)
+            .ToListAsync(ct);
+        var merged = DowntimeIntervals.MergeWithin(downtimes.Select(d => new Interval(d.Start, d.End)), from, to);
+        var down = DowntimeIntervals.Total(merged);
+
+        return new ServiceSummary(
+            service, from, to, requests, errors,
+            requests == 0 ? null : 100.0 * errors / requests,
+            LatencyHistograms.PercentileMs(latency, 50),
+            LatencyHistograms.PercentileMs(latency, 95),
+            LatencyHistograms.PercentileMs(latency, 99),
+            100.0 * (1 - (down / (to - from))),
+            merged.Count,
+            down);
+    }
+
+    /// <summary>Every service that has recorded anything (the streams are keyed by service).</summary>
+    public static async Task<IReadOnlyList<string>> ServicesAsync(IQuerySession session, CancellationToken ct)
+    {
+        // Streams are keyed by service, so the stream table is the list of services.
+        var streams = (await session.AdvancedSql.QueryAsync<string>(
+            $"select id from {session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_streams", ct)).ToList();
+        streams.Sort(StringComparer.Ordinal);
+        return streams;
+    }
+}

@@ -1,0 +1,165 @@
+using Confluent.Kafka;
+using MaestroSla.Api.Hosting;
+using MaestroSla.Contracts.Events;
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Ingest.Kafka;
+using MaestroSla.Ingest.Storage;
+using Marten;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace MaestroSla.Tests.Infrastructure;
+
+/// <summary>One test's database, topic and consumer group, with real consumers started and stopped at will.</summary>
+public sealed class IngestHarness : IAsyncDisposable
+{
+    private readonly List<TelemetryConsumer> _consumers = [];
+
+    private IngestHarness(ServicesFixture services, string connectionString, string topic, DocumentStore store)
+    {
+        Services = services;
+        ConnectionString = connectionString;
+        Topic = topic;
+        Store = store;
+    }
+
+    /// <summary>Consumer logs go to the console when MAESTRO_TEST_LOGS is set (they are noise otherwise).</summary>
+    private static readonly ILoggerFactory Logs = Environment.GetEnvironmentVariable("MAESTRO_TEST_LOGS") is null
+        ? NullLoggerFactory.Instance
+        : LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss.fff "));
+
+    public ServicesFixture Services { get; }
+    public string ConnectionString { get; }
+    public string Topic { get; }
+    public string GroupId { get; } = $"group-{Guid.NewGuid():N}";
+    public DocumentStore Store { get; }
+
+    public static async Task<IngestHarness> CreateAsync(ServicesFixture services, int partitions)
+    {
+        var connectionString = await services.CreateDatabaseAsync();
+        var store = new DocumentStore(MaestroStore.Configure(new StoreOptions(), connectionString));
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        return new IngestHarness(services, connectionString, services.CreateTopic(partitions), store);
+    }
+
+    /// <summary>Settings shared by in-process consumers and consumer processes started by the tests.</summary>
+    public Dictionary<string, string> ClientSettings { get; } = new()
+    {
+        // A member that dies without leaving is noticed after this long (the broker's minimum is 6 s).
+        ["session.timeout.ms"] = "6000",
+        ["heartbeat.interval.ms"] = "500",
+    };
+
+    public KafkaIngestOptions ConsumerOptions() => new()
+    {
+        BootstrapServers = Services.Kafka.BootstrapServers,
+        Topic = Topic,
+        GroupId = GroupId,
+        FlushInterval = TimeSpan.FromMilliseconds(100),
+        MaxBatchMessages = 5_000,
+        Client = new Dictionary<string, string>(ClientSettings),
+    };
+
+    public async Task<(TelemetryConsumer Consumer, IngestProgress Progress)> StartConsumerAsync()
+    {
+        var options = Options.Create(ConsumerOptions());
+        var progress = new IngestProgress();
+        var consumer = new TelemetryConsumer(
+            options,
+            new KafkaBootstrap(options, Logs.CreateLogger<KafkaBootstrap>()),
+            new TelemetryDecoder(new ContractLimits(), TimeProvider.System),
+            Store,
+            new IngestBatchWriter(Store),
+            progress,
+            TimeProvider.System,
+            Logs.CreateLogger<TelemetryConsumer>());
+        _consumers.Add(consumer);
+        await consumer.StartAsync(CancellationToken.None);
+        return (consumer, progress);
+    }
+
+    public void Produce(IEnumerable<byte[]> messages)
+    {
+        using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = Services.Kafka.BootstrapServers,
+            LingerMs = 5,
+            // Spread messages over every partition rather than sticking to one per batch.
+            Partitioner = Partitioner.Random,
+        }).Build();
+        var failed = 0;
+        foreach (var message in messages)
+        {
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(Topic, new Message<Null, byte[]> { Value = message }, report =>
+                    {
+                        if (report.Error.IsError)
+                        {
+                            Interlocked.Increment(ref failed);
+                        }
+                    });
+                    break;
+                }
+                catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(20));
+                }
+            }
+        }
+        producer.Flush(TimeSpan.FromSeconds(30));
+        if (failed > 0)
+        {
+            throw new InvalidOperationException($"{failed} messages were not delivered to the broker");
+        }
+    }
+
+    public async Task<Dictionary<string, long>> StoredRequestsByServiceAsync()
+    {
+        await using var session = Store.QuerySession();
+        var events = await session.Events.QueryRawEventDataOnly<RequestsRecorded>().ToListAsync();
+        var totals = new Dictionary<string, long>();
+        foreach (var recorded in events)
+        {
+            totals[recorded.Service] = totals.GetValueOrDefault(recorded.Service) + recorded.Minutes.Sum(m => m.Requests);
+        }
+        return totals;
+    }
+
+    public async Task<Dictionary<string, long>> StoredErrorsByServiceAsync()
+    {
+        await using var session = Store.QuerySession();
+        var events = await session.Events.QueryRawEventDataOnly<RequestsRecorded>().ToListAsync();
+        return events.GroupBy(e => e.Service).ToDictionary(g => g.Key, g => g.Sum(e => e.Minutes.Sum(m => m.Errors)));
+    }
+
+    public async Task<long> StoredRequestsAsync() => (await StoredRequestsByServiceAsync()).Values.Sum();
+
+    /// <summary>Waits until at least <paramref name="atLeast"/> requests are stored; returns how many are.</summary>
+    public async Task<long> WaitForStoredRequestsAsync(long atLeast, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var stored = await StoredRequestsAsync();
+            if (stored >= atLeast || DateTime.UtcNow > deadline)
+            {
+                return stored;
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var consumer in _consumers)
+        {
+            await consumer.StopAsync(CancellationToken.None);
+            consumer.Dispose();
+        }
+        await Store.DisposeAsync();
+    }
+}

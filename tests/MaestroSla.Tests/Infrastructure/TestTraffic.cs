@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Text;
+
+namespace MaestroSla.Tests.Infrastructure;
+
+/// <summary>Deterministic request metrics with their expected per-service totals, for exactly-once checks.</summary>
+public sealed class TestTraffic
+{
+    public List<byte[]> Messages { get; } = [];
+    public Dictionary<string, long> RequestsByService { get; } = [];
+    public Dictionary<string, long> ErrorsByService { get; } = [];
+
+    public long TotalRequests => RequestsByService.Values.Sum();
+
+    public static TestTraffic Requests(int count, DateTimeOffset now, int services = 5, int seed = 7)
+    {
+        var random = new Random(seed);
+        var traffic = new TestTraffic();
+        for (var i = 0; i < count; i++)
+        {
+            var service = $"svc-{random.Next(services)}";
+            var endpoint = $"GET /items/{random.Next(3)}";
+            var ts = now.AddSeconds(-random.Next(3 * 3600));
+            var latency = Math.Round(1 + (random.NextDouble() * 400), 3);
+            var status = random.Next(100) < 2 ? 500 : 200;
+            traffic.Messages.Add(Request(service, endpoint, latency, status, ts));
+            traffic.RequestsByService[service] = traffic.RequestsByService.GetValueOrDefault(service) + 1;
+            if (status >= 500)
+            {
+                traffic.ErrorsByService[service] = traffic.ErrorsByService.GetValueOrDefault(service) + 1;
+            }
+        }
+        return traffic;
+    }
+
+    public static byte[] Request(string service, string endpoint, double latencyMs, int status, DateTimeOffset ts) =>
+        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"v\":1,\"type\":\"request\",\"service\":\"{service}\",\"endpoint\":\"{endpoint}\",\"latencyMs\":{latencyMs},\"status\":{status},\"ts\":\"{ts.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"}}"));
+
+    public static byte[] Downtime(string service, DateTimeOffset start, DateTimeOffset end, string reason) =>
+        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"v\":1,\"type\":\"downtime\",\"service\":\"{service}\",\"start\":\"{start.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\",\"end\":\"{end.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\",\"reason\":\"{reason}\"}}"));
+
+    public static byte[] Health(string service, string component, string status, double latencyMs, DateTimeOffset ts) =>
+        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"v\":1,\"type\":\"health\",\"service\":\"{service}\",\"component\":\"{component}\",\"status\":\"{status}\",\"latencyMs\":{latencyMs},\"ts\":\"{ts.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\"}}"));
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using MaestroSla.Tests.Infrastructure;
+using Shouldly;
+
+namespace MaestroSla.Tests.Ingest;
+
+[Collection(SharedServices.Name)]
+public sealed class KilledProcessIngestTests(ServicesFixture services)
+{
+    [Fact]
+    public async Task an_ingest_process_killed_with_sigkill_mid_stream_and_replaced_stores_every_request_once()
+    {
+        await using var harness = await IngestHarness.CreateAsync(services, partitions: 32);
+        var traffic = TestTraffic.Requests(150_000, DateTimeOffset.UtcNow, seed: 17);
+        harness.Produce(traffic.Messages);
+
+        File.Exists(Repository.ApiAssembly).ShouldBeTrue($"the service must be built first: {Repository.ApiAssembly}");
+        using var process = StartIngestProcess(harness);
+        try
+        {
+            var storedBeforeKill = await harness.WaitForStoredRequestsAsync(traffic.TotalRequests / 5, TimeSpan.FromSeconds(120));
+            storedBeforeKill.ShouldBeGreaterThan(0, "the ingest process never stored anything");
+            process.Kill(entireProcessTree: true); // SIGKILL: no flush, no goodbye to the group
+            await process.WaitForExitAsync();
+            var storedAtKill = await harness.StoredRequestsAsync();
+            storedAtKill.ShouldBeLessThan(traffic.TotalRequests, "the kill must happen mid-stream for this test to mean anything");
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        await harness.StartConsumerAsync();
+        (await harness.WaitForStoredRequestsAsync(traffic.TotalRequests, TimeSpan.FromSeconds(120))).ShouldBe(traffic.TotalRequests);
+        await ExactlyOnceIngestTests.AssertExactlyAsync(harness, traffic);
+    }
+
+    private static Process StartIngestProcess(IngestHarness harness)
+    {
+        var options = harness.ConsumerOptions();
+        var start = new ProcessStartInfo("dotnet", [Repository.ApiAssembly])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        start.Environment["ConnectionStrings__Marten"] = harness.ConnectionString;
+        start.Environment["Kafka__BootstrapServers"] = options.BootstrapServers;
+        start.Environment["Kafka__Topic"] = options.Topic;
+        start.Environment["Kafka__GroupId"] = options.GroupId;
+        start.Environment["Kafka__FlushInterval"] = options.FlushInterval.ToString();
+        start.Environment["Kafka__MaxBatchMessages"] = options.MaxBatchMessages.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (key, value) in options.Client)
+        {
+            start.Environment[$"Kafka__Client__{key}"] = value;
+        }
+        start.Environment["Projections__Daemon"] = "Disabled";
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        var process = Process.Start(start)!;
+        // Drain the output so the child never blocks on a full pipe.
+        var echo = Environment.GetEnvironmentVariable("MAESTRO_TEST_LOGS") is not null;
+        process.OutputDataReceived += (_, e) => { if (echo) { Console.WriteLine("[child] " + e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (echo) { Console.WriteLine("[child] " + e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+}
