@@ -26,9 +26,10 @@ public sealed class SyntheticMonth(DateTimeOffset monthStart, int seed = 2026112
 
     public int Days => (int)(End - Start).TotalDays;
 
-    /// <summary>All messages of one day, in time order per endpoint.</summary>
-    public List<byte[]> Day(int day)
+    /// <summary>All messages of one day, in time order per endpoint; <paramref name="requests"/> counts the request metrics.</summary>
+    public List<byte[]> Day(int day, out long requests)
     {
+        requests = 0;
         var random = new Random(seed + day);
         var messages = new List<byte[]>(100_000);
         var dayStart = Start.AddDays(day);
@@ -50,6 +51,7 @@ public sealed class SyntheticMonth(DateTimeOffset monthStart, int seed = 2026112
                         var latency = service.MedianMs * slow * Math.Exp(0.55 * Gaussian(random));
                         var status = random.NextDouble() < errorRate ? 503 : 200;
                         messages.Add(Request(service.Name, endpoint, latency, status, ts));
+                        requests++;
                     }
                 }
                 if (minute % 5 == 0)

@@ -20,8 +20,9 @@ public static class MaestroApp
         if (args.Contains("demo", StringComparer.OrdinalIgnoreCase))
         {
             builder.Configuration["Demo:Enabled"] = "true";
-            builder.Configuration["Embedded:DataDirectory"] ??= Path.Combine(".data", "demo");
-            builder.Configuration["Embedded:StartEmpty"] ??= "true";
+            // Its own throwaway folder, emptied at each start, so the demo never touches the regular embedded data.
+            builder.Configuration["Embedded:DataDirectory"] = builder.Configuration["Demo:DataDirectory"] ?? Path.Combine(".data", "demo");
+            builder.Configuration["Embedded:StartEmpty"] = "true";
         }
 
         await builder.AddMaestroStoreAsync();

@@ -1,4 +1,3 @@
-using HdrHistogram;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
 using MaestroSla.Contracts.Messages;
@@ -7,8 +6,9 @@ using MaestroSla.Ingest.Storage;
 namespace MaestroSla.Ingest.Batching;
 
 /// <summary>
-/// Everything accepted since the last flush: request metrics folded into one HDR histogram per
-/// (service, endpoint, UTC minute), downtime and health results as they came, and dead letters.
+/// Everything accepted since the last flush: request metrics grouped per (service, endpoint, UTC minute) and
+/// encoded as one HDR histogram each when the batch becomes events, downtime and health results as they came,
+/// and dead letters.
 /// Not thread-safe: one batch belongs to one consumer loop or one HTTP request.
 /// </summary>
 public sealed class IngestBatch
@@ -17,7 +17,10 @@ public sealed class IngestBatch
     private const int MaxMinutesPerEvent = 240;
 
     private readonly Dictionary<MinuteKey, MinuteWindow> _windows = [];
-    private readonly Stack<IntHistogram> _recyclableHistograms = new();
+    // A backfill batch can touch tens of thousands of endpoint-minutes: keeping their raw latencies (8 bytes a
+    // request) costs far less than a 190 KB histogram each, and one scratch histogram encodes them all.
+    private readonly Stack<List<long>> _recyclableLatencyLists = new();
+    private readonly LatencyHistogram _scratch = new();
 
     public List<DowntimeInterval> Downtimes { get; } = [];
     public List<HealthResult> HealthResults { get; } = [];
@@ -58,11 +61,10 @@ public sealed class IngestBatch
         var key = new MinuteKey(request.Service, request.Endpoint, request.Timestamp.UtcTicks / TimeSpan.TicksPerMinute);
         if (!_windows.TryGetValue(key, out var window))
         {
-            window = new MinuteWindow(_recyclableHistograms.TryPop(out var recycled) ? recycled : LatencyHistograms.CreateRecorder());
+            window = new MinuteWindow(_recyclableLatencyLists.TryPop(out var recycled) ? recycled : []);
             _windows.Add(key, window);
         }
-        window.Histogram.RecordValue(request.LatencyMicros);
-        window.Requests++;
+        window.LatenciesMicros.Add(request.LatencyMicros);
         if (request.IsError)
         {
             window.Errors++;
@@ -83,11 +85,16 @@ public sealed class IngestBatch
                 minutes = [];
                 minutesByEndpoint.Add((key.Service, key.Endpoint), minutes);
             }
+            _scratch.Clear();
+            foreach (var latency in window.LatenciesMicros)
+            {
+                _scratch.Record(latency);
+            }
             minutes.Add(new MinuteOfRequests(
                 new DateTimeOffset(key.MinuteNumber * TimeSpan.TicksPerMinute, TimeSpan.Zero),
-                window.Requests,
+                window.LatenciesMicros.Count,
                 window.Errors,
-                LatencyHistograms.Encode(window.Histogram)));
+                _scratch.Encode()));
         }
 
         foreach (var ((service, endpoint), minutes) in minutesByEndpoint)
@@ -124,8 +131,8 @@ public sealed class IngestBatch
     {
         foreach (var window in _windows.Values)
         {
-            window.Histogram.Reset();
-            _recyclableHistograms.Push(window.Histogram);
+            window.LatenciesMicros.Clear();
+            _recyclableLatencyLists.Push(window.LatenciesMicros);
         }
         _windows.Clear();
         Downtimes.Clear();
@@ -137,10 +144,9 @@ public sealed class IngestBatch
 
     private readonly record struct MinuteKey(string Service, string Endpoint, long MinuteNumber);
 
-    private sealed class MinuteWindow(IntHistogram histogram)
+    private sealed class MinuteWindow(List<long> latenciesMicros)
     {
-        public IntHistogram Histogram { get; } = histogram;
-        public long Requests { get; set; }
+        public List<long> LatenciesMicros { get; } = latenciesMicros;
         public long Errors { get; set; }
     }
 }

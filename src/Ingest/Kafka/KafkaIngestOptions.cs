@@ -15,7 +15,7 @@ public sealed class KafkaIngestOptions
     public string GroupId { get; set; } = "maestrosla-ingest";
 
     /// <summary>Partitions of the topic the embedded cluster creates (real clusters are provisioned by operators).</summary>
-    public int EmbeddedPartitions { get; set; } = 16;
+    public int EmbeddedPartitions { get; set; } = 32;
 
     /// <summary>A batch is stored at the latest this long after its first message.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(500);

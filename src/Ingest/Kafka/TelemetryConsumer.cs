@@ -96,7 +96,10 @@ public sealed class TelemetryConsumer(
                     Accept(result);
                 }
 
-                if (!_batch.IsEmpty && (_batch.MessageCount >= _options.MaxBatchMessages || _batchAge.Elapsed >= _options.FlushInterval))
+                // Store when the batch is full, old enough, or when there is nothing more to read right now:
+                // under load batches grow up to the limits, while a quiet topic is stored at once.
+                var caughtUp = result is null;
+                if (!_batch.IsEmpty && (caughtUp || _batch.MessageCount >= _options.MaxBatchMessages || _batchAge.Elapsed >= _options.FlushInterval))
                 {
                     await FlushAsync(consumer, ct);
                 }
@@ -130,7 +133,7 @@ public sealed class TelemetryConsumer(
     {
         try
         {
-            return consumer.Consume(TimeSpan.FromMilliseconds(100));
+            return consumer.Consume(TimeSpan.FromMilliseconds(20));
         }
         catch (ConsumeException ex) when (!ex.Error.IsFatal)
         {
@@ -145,6 +148,16 @@ public sealed class TelemetryConsumer(
         if (_batch.IsEmpty)
         {
             _batchAge.Restart();
+        }
+
+        var partition = result.Partition.Value;
+        if (!_batchNextOffsets.ContainsKey(partition)
+            && _storedOffsets.TryGetValue(partition, out var expected) && expected is { } from && result.Offset.Value > from + 1)
+        {
+            // Kafka moved us past offsets we never read (retention deleted them unread, or compaction): say so loudly.
+            logger.LogWarning(
+                "Partition {Topic}[{Partition}]: offsets {From}..{To} were not available and are skipped",
+                result.Topic, partition, from, result.Offset.Value - 1);
         }
 
         var payload = result.Message.Value;

@@ -49,7 +49,7 @@ public sealed class LatencyRollupProjection : IProjection
             existingById[rollup.Id] = rollup;
         }
 
-        var accumulator = LatencyHistograms.CreateAccumulator();
+        var accumulator = new LatencyHistogram();
         foreach (var (id, change) in changes)
         {
             existingById.TryGetValue(id, out var rollup);
@@ -57,7 +57,7 @@ public sealed class LatencyRollupProjection : IProjection
         }
     }
 
-    private static LatencyRollup Merge(string id, LatencyRollup? rollup, RollupChange change, HdrHistogram.LongHistogram accumulator)
+    private static LatencyRollup Merge(string id, LatencyRollup? rollup, RollupChange change, LatencyHistogram accumulator)
     {
         rollup ??= new LatencyRollup { Id = id, Service = change.Service, Endpoint = change.Endpoint, Grain = change.Grain, Start = change.Start };
 
@@ -68,16 +68,16 @@ public sealed class LatencyRollupProjection : IProjection
         }
         else
         {
-            accumulator.Reset();
+            accumulator.Clear();
             if (rollup.Latency.Length > 0)
             {
-                LatencyHistograms.AddEncoded(accumulator, rollup.Latency);
+                accumulator.AddEncoded(rollup.Latency);
             }
             foreach (var histogram in change.Histograms)
             {
-                LatencyHistograms.AddEncoded(accumulator, histogram);
+                accumulator.AddEncoded(histogram);
             }
-            rollup.Latency = LatencyHistograms.Encode(accumulator);
+            rollup.Latency = accumulator.Encode();
         }
         rollup.Requests += change.Requests;
         rollup.Errors += change.Errors;

@@ -31,13 +31,13 @@ public sealed record ServiceSummary(
             .ToArray();
         var rollups = await session.LoadManyAsync<LatencyRollup>(ct, ids);
 
-        var latency = LatencyHistograms.CreateAccumulator();
+        var latency = new LatencyHistogram();
         long requests = 0, errors = 0;
         foreach (var rollup in rollups)
         {
             requests += rollup.Requests;
             errors += rollup.Errors;
-            LatencyHistograms.AddEncoded(latency, rollup.Latency);
+            latency.AddEncoded(rollup.Latency);
         }
 
         var downtimes = await session.Events.QueryRawEventDataOnly<DowntimeRecorded>()
@@ -49,9 +49,9 @@ public sealed record ServiceSummary(
         return new ServiceSummary(
             service, from, to, requests, errors,
             requests == 0 ? null : 100.0 * errors / requests,
-            LatencyHistograms.PercentileMs(latency, 50),
-            LatencyHistograms.PercentileMs(latency, 95),
-            LatencyHistograms.PercentileMs(latency, 99),
+            latency.PercentileMs(50),
+            latency.PercentileMs(95),
+            latency.PercentileMs(99),
             100.0 * (1 - (down / (to - from))),
             merged.Count,
             down);

@@ -91,12 +91,12 @@ public sealed class HttpIngestTests(ServicesFixture services)
             .GroupBy(x => x.Key)
             .ToDictionary(g => g.Key, g =>
             {
-                var merged = LatencyHistograms.CreateAccumulator();
+                var merged = new LatencyHistogram();
                 foreach (var (_, minute) in g)
                 {
-                    LatencyHistograms.AddEncoded(merged, minute.Latency);
+                    merged.AddEncoded(minute.Latency);
                 }
-                return $"{g.Sum(x => x.Minute.Requests)}/{g.Sum(x => x.Minute.Errors)}/{Convert.ToBase64String(LatencyHistograms.Encode(merged))}";
+                return $"{g.Sum(x => x.Minute.Requests)}/{g.Sum(x => x.Minute.Errors)}/{Convert.ToBase64String(merged.Encode())}";
             });
         var downtimes = await session.Events.QueryRawEventDataOnly<DowntimeRecorded>().ToListAsync();
         var health = await session.Events.QueryRawEventDataOnly<HealthChecked>().ToListAsync();
