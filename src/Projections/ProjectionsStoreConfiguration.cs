@@ -1,5 +1,6 @@
 using JasperFx.Events.Projections;
 using MaestroSla.Projections.Latency;
+using MaestroSla.Projections.Targets;
 using Marten;
 
 namespace MaestroSla.Projections;
@@ -14,6 +15,8 @@ public static class ProjectionsStoreConfiguration
             .Index(x => x.Start);
 
         options.Projections.Add(new LatencyRollupProjection(), ProjectionLifecycle.Async, LatencyRollupProjection.Name);
+
+        options.Events.MapEventType<SlaTargetsSet>("sla_targets_set");
         return options;
     }
 }

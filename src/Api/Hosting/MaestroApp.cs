@@ -1,6 +1,7 @@
 using MaestroSla.Api.Demo;
 using MaestroSla.Api.Reports;
 using MaestroSla.Ingest;
+using MaestroSla.Projections.Targets;
 using Wolverine.Http;
 
 namespace MaestroSla.Api.Hosting;
@@ -27,6 +28,12 @@ public static class MaestroApp
 
         await builder.AddMaestroStoreAsync();
         builder.AddMaestroIngest();
+        builder.Services.AddOptions<SlaOptions>()
+            .Bind(builder.Configuration.GetSection(SlaOptions.Section))
+            .Validate(o => o.Defaults.Problem() is null, "Sla:Defaults are not valid targets")
+            .Validate(o => o.Services.Values.All(t => t.Problem() is null), "Some Sla:Services targets are not valid")
+            .Validate(o => o.HealthFailureThreshold >= 1, "Sla:HealthFailureThreshold must be at least 1")
+            .ValidateOnStart();
         if (builder.Configuration.GetValue("Demo:Enabled", false))
         {
             builder.Services.AddHostedService<DemoRunner>();

@@ -60,9 +60,10 @@ public sealed record ServiceSummary(
     /// <summary>Every service that has recorded anything (the streams are keyed by service).</summary>
     public static async Task<IReadOnlyList<string>> ServicesAsync(IQuerySession session, CancellationToken ct)
     {
-        // Streams are keyed by service, so the stream table is the list of services.
+        // Telemetry streams are keyed by service; other streams (targets, alerts) carry a '|', which no service
+        // name can contain.
         var streams = (await session.AdvancedSql.QueryAsync<string>(
-            $"select id from {session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_streams", ct)).ToList();
+            $"select id from {session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_streams where position('|' in id) = 0", ct)).ToList();
         streams.Sort(StringComparer.Ordinal);
         return streams;
     }

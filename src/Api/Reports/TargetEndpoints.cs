@@ -1,0 +1,26 @@
+using MaestroSla.Projections.Targets;
+using Marten;
+using Microsoft.Extensions.Options;
+using Wolverine.Http;
+
+namespace MaestroSla.Api.Reports;
+
+public static class TargetEndpoints
+{
+    [WolverineGet("/api/services/{service}/targets")]
+    public static Task<EffectiveTargets> Get(string service, IQuerySession session, IOptions<SlaOptions> options, CancellationToken ct) =>
+        SlaTargetStreams.ResolveAsync(session, options.Value, service, asOf: null, ct);
+
+    /// <summary>Sets a service's targets from now on; earlier reports keep the targets they were made with.</summary>
+    [WolverinePut("/api/services/{service}/targets")]
+    public static IResult Put(string service, SlaTargets targets, IDocumentSession session)
+    {
+        if (targets.Problem() is { } problem)
+        {
+            return Results.Problem(title: problem, statusCode: StatusCodes.Status400BadRequest);
+        }
+        // Wolverine's transactional middleware commits the session after the handler.
+        session.Events.Append(SlaTargetStreams.For(service), new SlaTargetsSet(service, targets));
+        return Results.Ok(new EffectiveTargets(targets, "set through the API"));
+    }
+}
