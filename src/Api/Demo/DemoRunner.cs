@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Ingest.Storage;
-using MaestroSla.Projections.Summaries;
+using MaestroSla.Projections.Reports;
+using MaestroSla.Projections.Services;
+using MaestroSla.Projections.Targets;
 using Marten;
 using Marten.Events;
 using Microsoft.Extensions.Options;
@@ -21,6 +23,7 @@ public sealed class DemoRunner(
     KafkaBootstrap kafka,
     IOptions<KafkaIngestOptions> kafkaOptions,
     IDocumentStore store,
+    IOptions<SlaOptions> slaOptions,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     IServer server,
@@ -152,25 +155,27 @@ public sealed class DemoRunner(
     private async Task<long> PrintSummaryAsync(SyntheticMonth month, CancellationToken ct)
     {
         await using var session = store.QuerySession();
-        var services = await ServiceSummary.ServicesAsync(session, ct);
+        var services = await KnownServices.ListAsync(session, ct);
         var deadLetters = await session.Query<DeadLetter>().CountAsync(ct);
 
         Console.WriteLine();
         Console.WriteLine($"SLA summary {month.Start:yyyy-MM-dd} to {month.End:yyyy-MM-dd} (UTC)");
-        Console.WriteLine($"{"service",-10} {"requests",12} {"errors",8} {"error %",8} {"P50 ms",8} {"P95 ms",8} {"P99 ms",8} {"uptime %",9} {"downtime",9}");
+        Console.WriteLine($"{"service",-10} {"requests",12} {"errors",8} {"error %",8} {"P50 ms",8} {"P95 ms",8} {"P99 ms",8} {"uptime %",9} {"downtime",14} {"SLA",9}");
         long total = 0;
         foreach (var service in services)
         {
-            var s = await ServiceSummary.LoadAsync(session, service, month.Start, month.End, ct);
-            total += s.Requests;
+            var r = await SlaReportBuilder.BuildAsync(session, slaOptions.Value, service, month.Start, month.End, "UTC", asOf: null, ct);
+            total += r.Requests.Total;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{s.Service,-10} {s.Requests,12:N0} {s.Errors,8:N0} {s.ErrorRatePercent,8:0.000} {s.P50Ms,8:0.0} {s.P95Ms,8:0.0} {s.P99Ms,8:0.0} {s.UptimePercent,9:0.000} {s.DowntimeEvents,3} ({s.Downtime.TotalMinutes:0.#} min)"));
+                $"{r.Service,-10} {r.Requests.Total,12:N0} {r.Requests.Errors,8:N0} {r.Requests.ErrorRatePercent,8:0.000} {r.Latency.P50Ms,8:0.0} {r.Latency.P95Ms,8:0.0} {r.Latency.P99Ms,8:0.0} {r.Uptime.UptimePercent,9:0.000} {r.DowntimeEventCount,3} ({r.Uptime.Downtime.TotalMinutes,4:0.#} min) {(r.OverallMet ? "met" : "BREACHED"),9}"));
         }
         Console.WriteLine($"{"total",-10} {total,12:N0}   dead letters: {deadLetters}");
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var address = addresses.FirstOrDefault() ?? "http://localhost:5000";
         Console.WriteLine();
-        Console.WriteLine($"API serving on {string.Join(", ", addresses)} — e.g. curl '{address}/api/summary?from={month.Start:yyyy-MM-dd}&to={month.End:yyyy-MM-dd}'");
+        Console.WriteLine($"API serving on {string.Join(", ", addresses)} — e.g.");
+        Console.WriteLine($"  curl '{address}/api/reports/{(services.Count > 0 ? services[0] : "checkout")}?month={month.Start:yyyy-MM}&tz=Europe/Berlin'");
+        Console.WriteLine($"  curl '{address}/api/status'");
         Console.WriteLine("Press Ctrl+C to stop.");
         return total;
     }

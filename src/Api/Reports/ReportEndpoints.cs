@@ -1,7 +1,7 @@
 using System.Globalization;
 using CsvHelper;
 using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Summaries;
+using MaestroSla.Projections.Services;
 using MaestroSla.Projections.Targets;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -16,11 +16,11 @@ public static class ReportEndpoints
     /// <summary>
     /// The SLA report of a service for a calendar month in a time zone (?month=2026-10&amp;tz=Europe/Berlin; the
     /// current month when omitted) or any range (?from=…&amp;to=…); ?asOf=T gives the report as it stood at T;
-    /// ?format=csv for a spreadsheet.
+    /// ?format=csv for a spreadsheet; ?endpoint=… for one endpoint's requests and latency.
     /// </summary>
     [WolverineGet("/api/reports/{service}")]
     public static async Task<IResult> Report(
-        string service, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf, string? format,
+        string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf, string? format,
         IQuerySession session, IOptions<SlaOptions> options, TimeProvider time, CancellationToken ct)
     {
         var (period, problem) = ReportPeriod.Resolve(month, from, to, tz, time.GetUtcNow());
@@ -33,7 +33,7 @@ public static class ReportEndpoints
             return Results.Problem(title: "format must be json or csv", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, asOf, ct);
+        var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, asOf, ct, endpoint);
         return format == "csv"
             ? Results.Text(ToCsv([report]), "text/csv")
             : Results.Ok(report);
@@ -49,7 +49,7 @@ public static class ReportEndpoints
             return Results.Problem(title: problem, statusCode: StatusCodes.Status400BadRequest);
         }
         var statuses = new List<ServiceStatus>();
-        foreach (var service in await ServiceSummary.ServicesAsync(session, ct))
+        foreach (var service in await KnownServices.ListAsync(session, ct))
         {
             var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, null, ct);
             statuses.Add(new ServiceStatus(service, report.OverallMet, report.Metrics, report.ErrorBudget.RemainingPercent ?? 100));

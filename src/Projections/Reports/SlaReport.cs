@@ -16,10 +16,12 @@ public sealed record ErrorBudget(string Basis, double Allowed, double Consumed, 
 
 /// <summary>
 /// A service's SLA over [From, To): every target against its actual value, downtime, error budgets, and the event
-/// sequence the figures were computed at. With AsOf set, only events recorded up to that moment count.
+/// sequence the figures were computed at. With AsOf set, only events recorded up to that moment count. With an
+/// Endpoint, requests and latency are that endpoint's; downtime is always the service's.
 /// </summary>
 public sealed record SlaReport(
     string Service,
+    string? Endpoint,
     string TimeZone,
     DateTimeOffset From,
     DateTimeOffset To,

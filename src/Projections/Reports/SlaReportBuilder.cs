@@ -16,7 +16,7 @@ public static class SlaReportBuilder
     /// </summary>
     public static async Task<SlaReport> BuildAsync(
         IQuerySession session, SlaOptions options, string service, DateTimeOffset from, DateTimeOffset to,
-        string timeZone, DateTimeOffset? asOf, CancellationToken ct)
+        string timeZone, DateTimeOffset? asOf, CancellationToken ct, string? endpoint = null)
     {
         from = from.ToUniversalTime();
         to = to.ToUniversalTime();
@@ -29,7 +29,7 @@ public static class SlaReportBuilder
         if (asOf is null)
         {
             var ids = RollupPlan.Cover(from, to)
-                .Select(s => LatencyRollup.IdFor(service, LatencyRollup.AllEndpoints, s.Grain, s.Start))
+                .Select(s => LatencyRollup.IdFor(service, endpoint ?? LatencyRollup.AllEndpoints, s.Grain, s.Start))
                 .ToArray();
             foreach (var rollup in await session.LoadManyAsync<LatencyRollup>(ct, ids))
             {
@@ -53,7 +53,7 @@ public static class SlaReportBuilder
             foreach (var @event in recorded)
             {
                 sequence = Math.Max(sequence, @event.Sequence);
-                if (@event.Data is not RequestsRecorded minutes)
+                if (@event.Data is not RequestsRecorded minutes || (endpoint is not null && minutes.Endpoint != endpoint))
                 {
                     continue;
                 }
@@ -71,11 +71,11 @@ public static class SlaReportBuilder
         }
 
         var targets = await SlaTargetStreams.ResolveAsync(session, options, service, asOf, ct);
-        return Assemble(service, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, checks, options.HealthFailureThreshold);
+        return Assemble(service, endpoint, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, checks, options.HealthFailureThreshold);
     }
 
     public static SlaReport Assemble(
-        string service, string timeZone, DateTimeOffset from, DateTimeOffset to, DateTimeOffset? asOf, long sequence,
+        string service, string? endpoint, string timeZone, DateTimeOffset from, DateTimeOffset to, DateTimeOffset? asOf, long sequence,
         EffectiveTargets effective, long requests, long errors, LatencyHistogram latency,
         IReadOnlyList<DowntimeRecorded> downtimes, IReadOnlyList<HealthChecked> checks, int healthFailureThreshold)
     {
@@ -118,7 +118,7 @@ public static class SlaReportBuilder
         var allowedErrors = requests * (1 - (targets.AvailabilityPercent / 100));
         var allowedDowntimeMinutes = period.TotalMinutes * (1 - (targets.UptimePercent / 100));
         return new SlaReport(
-            service, timeZone, from, to, asOf, sequence, effective.Source,
+            service, endpoint, timeZone, from, to, asOf, sequence, effective.Source,
             metrics.TrueForAll(m => m.Met),
             metrics,
             new RequestFigures(requests, errors, errorRate, availability),

@@ -44,6 +44,11 @@ public sealed class SlaReportTests(ServicesFixture services)
         data.AssertMatches(rangeReport);
         rangeReport.DowntimeEventCount.ShouldBeGreaterThan(1, "the generated downtime must fall in the window for this test to mean anything");
 
+        // One endpoint: its own requests and latency, the service's downtime.
+        var endpointReport = await GetReportAsync(app, $"/api/reports/{GeneratedTelemetry.Service}?endpoint={Uri.EscapeDataString("POST /invoices")}&from={Iso(from)}&to={Iso(to)}");
+        endpointReport.Endpoint.ShouldBe("POST /invoices");
+        data.AssertMatches(endpointReport, data.Requests.Where(r => r.Endpoint == "POST /invoices").ToList());
+
         // The month after the boundary (to now): the status view uses it.
         var afterReport = await GetReportAsync(app, $"/api/reports/{GeneratedTelemetry.Service}?tz={Zone}");
         afterReport.From.ShouldBe(data.Boundary);
