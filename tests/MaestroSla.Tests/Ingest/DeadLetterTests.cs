@@ -1,4 +1,6 @@
 using System.Text;
+using System.Net.Http.Json;
+using MaestroSla.Ingest.Http;
 using MaestroSla.Ingest.Storage;
 using MaestroSla.Tests.Infrastructure;
 using Marten;
@@ -59,5 +61,12 @@ public sealed class DeadLetterTests(ServicesFixture services)
             Encoding.UTF8.GetString(deadLetter.Payload).ShouldBe(invalid[i].Payload);
             deadLetter.Reason.ShouldContain(invalid[i].ReasonContains, Case.Insensitive, $"message {i}: {invalid[i].Payload}");
         }
+
+        // Operators see them through the API, newest first, with the payload as sent.
+        await using var app = await RunningApp.StartAsync(harness.ConnectionString);
+        var listed = await app.Client.GetFromJsonAsync<List<DeadLetterView>>("/api/dead-letters?limit=5");
+        listed!.Count.ShouldBe(5);
+        listed.ShouldAllBe(d => d.Topic == harness.Topic && d.Reason.Length > 0);
+        listed.Select(d => d.PayloadText).ShouldBeSubsetOf(invalid.Select(x => x.Payload));
     }
 }
