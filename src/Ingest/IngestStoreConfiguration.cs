@@ -14,6 +14,7 @@ public static class IngestStoreConfiguration
             .Identity(x => x.Id)
             .Index(x => x.ReceivedAt);
         options.Storage.ExtendedSchemaObjects.Add(StoredKafkaOffsets.Table(options.DatabaseSchemaName));
+        options.Storage.ExtendedSchemaObjects.Add(StoredKafkaOffsets.HistoryTable(options.DatabaseSchemaName));
         return options;
     }
 }

@@ -62,6 +62,10 @@ public sealed class IngestBatchWriter(IDocumentStore store)
         {
             commands.BatchCommands.Add(StoredKafkaOffsets.Advance(_schema, group, topic, advance.Partition, advance.Expected, advance.Next));
         }
+        foreach (var advance in advances)
+        {
+            commands.BatchCommands.Add(StoredKafkaOffsets.RecordHistory(_schema, group, topic, advance.Partition, advance.Next));
+        }
         await commands.ExecuteNonQueryAsync(ct);
         for (var i = 0; i < advances.Count; i++)
         {

@@ -13,6 +13,12 @@ public static class StoredKafkaOffsets
 {
     public const string TableName = "kafka_offsets";
 
+    /// <summary>
+    /// Every advance, stamped with its transaction's now() — the same instant Marten gives that transaction's
+    /// events — so a point-in-time restore to T can tell where each partition stood at T.
+    /// </summary>
+    public const string HistoryTableName = "kafka_offset_history";
+
     public static Table Table(string schema)
     {
         var table = new Table(new PostgresqlObjectName(schema, TableName, SchemaUtils.IdentifierUsage.General));
@@ -22,6 +28,30 @@ public static class StoredKafkaOffsets
         table.AddColumn<long>("next_offset").NotNull();
         table.AddColumn("updated_at", "timestamptz").NotNull();
         return table;
+    }
+
+    public static Table HistoryTable(string schema)
+    {
+        var table = new Table(new PostgresqlObjectName(schema, HistoryTableName, SchemaUtils.IdentifierUsage.General));
+        table.AddColumn("id", "bigserial").AsPrimaryKey();
+        table.AddColumn<string>("consumer_group").NotNull();
+        table.AddColumn<string>("topic").NotNull();
+        table.AddColumn<int>("partition").NotNull();
+        table.AddColumn<long>("next_offset").NotNull();
+        table.AddColumn("committed_at", "timestamptz").NotNull();
+        table.Indexes.Add(new IndexDefinition("idx_kafka_offset_history_committed_at") { Columns = ["committed_at"] });
+        return table;
+    }
+
+    public static NpgsqlBatchCommand RecordHistory(string schema, string group, string topic, int partition, long next)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"insert into {schema}.{HistoryTableName} (consumer_group, topic, partition, next_offset, committed_at) values ($1, $2, $3, $4, now())");
+        command.Parameters.Add(new NpgsqlParameter { Value = group });
+        command.Parameters.Add(new NpgsqlParameter { Value = topic });
+        command.Parameters.Add(new NpgsqlParameter { Value = partition });
+        command.Parameters.Add(new NpgsqlParameter { Value = next });
+        return command;
     }
 
     public static async Task<Dictionary<int, long>> LoadAsync(
