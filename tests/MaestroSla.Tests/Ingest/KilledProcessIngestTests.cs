@@ -38,7 +38,11 @@ public sealed class KilledProcessIngestTests(ServicesFixture services)
         await ExactlyOnceIngestTests.AssertExactlyAsync(harness, traffic);
     }
 
-    private static Process StartIngestProcess(IngestHarness harness)
+    /// <summary>
+    /// The real service in a process of its own, consuming the harness's topic as a member of its group.
+    /// Its output lines go to <paramref name="output"/> (and to the console when MAESTRO_TEST_LOGS is set).
+    /// </summary>
+    internal static Process StartIngestProcess(IngestHarness harness, string projectionDaemon = "Disabled", Action<string>? output = null)
     {
         var options = harness.ConsumerOptions();
         var start = new ProcessStartInfo("dotnet", [Repository.ApiAssembly])
@@ -57,13 +61,25 @@ public sealed class KilledProcessIngestTests(ServicesFixture services)
         {
             start.Environment[$"Kafka__Client__{key}"] = value;
         }
-        start.Environment["Projections__Daemon"] = "Disabled";
+        start.Environment["Projections__Daemon"] = projectionDaemon;
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         var process = Process.Start(start)!;
         // Drain the output so the child never blocks on a full pipe.
         var echo = Environment.GetEnvironmentVariable("MAESTRO_TEST_LOGS") is not null;
-        process.OutputDataReceived += (_, e) => { if (echo) { Console.WriteLine("[child] " + e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (echo) { Console.WriteLine("[child] " + e.Data); } };
+        void Receive(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            output?.Invoke(line);
+            if (echo)
+            {
+                Console.WriteLine($"[child {process.Id}] {line}");
+            }
+        }
+        process.OutputDataReceived += (_, e) => Receive(e.Data);
+        process.ErrorDataReceived += (_, e) => Receive(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
