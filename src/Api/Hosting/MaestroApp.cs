@@ -1,4 +1,5 @@
 using MaestroSla.Api.Demo;
+using MaestroSla.Api.Operations;
 using MaestroSla.Api.Reports;
 using MaestroSla.Ingest;
 using MaestroSla.Projections.Targets;
@@ -28,6 +29,7 @@ public static class MaestroApp
 
         await builder.AddMaestroStoreAsync();
         builder.AddMaestroIngest();
+        builder.AddMaestroOperations();
         builder.Services.AddOptions<SlaOptions>()
             .Bind(builder.Configuration.GetSection(SlaOptions.Section))
             .Validate(o => o.Defaults.Problem() is null, "Sla:Defaults are not valid targets")
@@ -40,7 +42,7 @@ public static class MaestroApp
         }
 
         var app = builder.Build();
-        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+        app.MapMaestroOperations();
         app.MapWolverineEndpoints();
         return app;
     }

@@ -1,0 +1,121 @@
+using HealthChecks.NpgSql;
+using MaestroSla.Api.Hosting;
+using MaestroSla.Ingest.Kafka;
+using Marten.Events.Daemon;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace MaestroSla.Api.Operations;
+
+/// <summary>Probes (/healthz, /ready, /health) on ASP.NET Core health checks, and Prometheus metrics on /metrics.</summary>
+public static class OperationsRegistration
+{
+    /// <summary>Liveness: the process answers. Never a dependency, or an outage would restart every replica.</summary>
+    public const string Live = "live";
+
+    /// <summary>Readiness: this replica can do its work now.</summary>
+    public const string Ready = "ready";
+
+    // The names Marten registers its checks under, replaced by ours.
+    private const string MartenAsyncDaemonCheck = "AsyncDaemonHealthCheck";
+    private const string MartenHighWaterCheck = "HighWaterHealthCheck";
+
+    public static IHostApplicationBuilder AddMaestroOperations(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var section = builder.Configuration.GetSection(OperationsOptions.Section);
+        services.AddOptions<OperationsOptions>()
+            .Bind(section)
+            .Validate(o => o.MaxConsumerLag >= 0, "Operations:MaxConsumerLag must not be negative")
+            .Validate(o => o.MaxProjectionLag >= 1, "Operations:MaxProjectionLag must be at least 1")
+            .Validate(o => o.DependencyTimeout > TimeSpan.Zero, "Operations:DependencyTimeout must be positive")
+            .Validate(o => o.SampleInterval > TimeSpan.Zero, "Operations:SampleInterval must be positive")
+            .ValidateOnStart();
+        // Which checks exist is decided at start-up, from the same settings ingest reads.
+        var operations = section.Get<OperationsOptions>() ?? new OperationsOptions();
+        var kafka = builder.Configuration.GetSection(KafkaIngestOptions.Section).Get<KafkaIngestOptions>() ?? new KafkaIngestOptions();
+        var timeout = operations.DependencyTimeout;
+
+        services.AddSingleton<OperationsSampler>();
+        services.AddHostedService(sp => sp.GetRequiredService<OperationsSampler>());
+        services.AddSingleton<MaestroMetrics>();
+
+        var checks = services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy("the process answers"), tags: [Live])
+            .Add(new HealthCheckRegistration("postgresql", PostgreSqlCheck, failureStatus: null, tags: [Ready], timeout))
+            .AddCheck<EventStoreSchemaHealthCheck>("event-store-schema", tags: [Ready], timeout: timeout)
+            // Projection lag against the high-water mark, for every async projection (latency_rollups today).
+            .AddMartenAsyncDaemonHealthCheck(operations.MaxProjectionLag)
+            // The lag check cannot see a frozen high-water mark (projections catch up to it and look fine); this
+            // one can. It says something about the store, not this replica, so it shows on /health only.
+            .AddMartenHighWaterHealthCheck();
+        if (OperationsSampler.UsesKafka(kafka))
+        {
+            checks.AddCheck<KafkaHealthCheck>("kafka", tags: [Ready]);
+        }
+        if (kafka.ConsumerEnabled)
+        {
+            checks.AddCheck<ConsumerAssignmentHealthCheck>("kafka-consumer-assignment", tags: [Ready]);
+            checks.AddCheck<ConsumerLagHealthCheck>("kafka-consumer-lag", tags: [Ready]);
+        }
+
+        // Marten registers its checks under fixed names and tags: give them ours and a timeout.
+        services.Configure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var registration in options.Registrations)
+            {
+                if (registration.Name == MartenAsyncDaemonCheck)
+                {
+                    registration.Name = "projection-lag";
+                    registration.Tags.Add(Ready);
+                    registration.Timeout = timeout;
+                }
+                else if (registration.Name == MartenHighWaterCheck)
+                {
+                    registration.Name = "projection-high-water";
+                    registration.Timeout = timeout;
+                }
+            }
+        });
+
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("MaestroSla"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(MaestroMetrics.MeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter());
+        return builder;
+    }
+
+    public static WebApplication MapMaestroOperations(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz", Probe(registration => registration.Tags.Contains(Live)));
+        app.MapHealthChecks("/ready", Probe(registration => registration.Tags.Contains(Ready)));
+        app.MapHealthChecks("/health", Probe(_ => true));
+        app.MapPrometheusScrapingEndpoint("/metrics");
+
+        // Observable instruments must exist before the first scrape, not when something first asks for them.
+        app.Services.GetRequiredService<MaestroMetrics>();
+        return app;
+    }
+
+    // AspNetCore.HealthChecks.NpgSql, asking for the server version so the report says which server answered.
+    // The connection string is read when the check runs, so registration order does not matter (the embedded
+    // server's is put into configuration while the store is added).
+    private static NpgSqlHealthCheck PostgreSqlCheck(IServiceProvider services) =>
+        new(new NpgSqlHealthCheckOptions(
+            services.GetRequiredService<IConfiguration>().GetConnectionString(StoreRegistration.ConnectionStringName)!)
+        {
+            CommandText = "show server_version",
+            HealthCheckResultBuilder = version => HealthCheckResult.Healthy($"PostgreSQL {version} answers"),
+        });
+
+    private static HealthCheckOptions Probe(Func<HealthCheckRegistration, bool> predicate) => new()
+    {
+        Predicate = predicate,
+        ResponseWriter = HealthResponse.WriteAsync,
+    };
+}

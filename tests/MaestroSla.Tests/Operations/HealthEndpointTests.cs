@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Sockets;
+using MaestroSla.Api.Embedded;
+using MaestroSla.Tests.Infrastructure;
+using Shouldly;
+
+namespace MaestroSla.Tests.Operations;
+
+[Collection(SharedServices.Name)]
+public sealed class HealthEndpointTests(ServicesFixture services)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task while_postgresql_is_stopped_the_process_stays_live_but_unready_and_is_ready_again_once_it_returns()
+    {
+        // A server of its own: stopping the shared one would break every other test.
+        var dataDirectory = Directory.CreateTempSubdirectory("maestrosla-ops-pg-");
+        try
+        {
+            await using var postgres = await EmbeddedPostgres.StartAsync(dataDirectory.FullName, new EmbeddedPostgresOptions { Durable = false });
+            await using var app = await RunningApp.StartAsync(postgres.ConnectionString);
+            (await HealthReply.WaitAsync(app.Client, "/ready", r => r.Code == HttpStatusCode.OK, Patience)).Code.ShouldBe(HttpStatusCode.OK);
+
+            await postgres.StopAsync();
+
+            var live = await HealthReply.GetAsync(app.Client, "/healthz");
+            live.Code.ShouldBe(HttpStatusCode.OK, live.Body);
+            live.Components.Keys.ShouldBe(["self"], "liveness must never depend on a dependency");
+            var unready = await HealthReply.WaitAsync(app.Client, "/ready", r => r.Code == HttpStatusCode.ServiceUnavailable, Patience);
+            unready.Code.ShouldBe(HttpStatusCode.ServiceUnavailable, unready.Body);
+            unready.Status.ShouldBe("Unhealthy");
+            unready.Components["postgresql"].Status.ShouldBe("Unhealthy", unready.Body);
+            unready.Components["event-store-schema"].Status.ShouldBe("Unhealthy", unready.Body);
+            (await HealthReply.GetAsync(app.Client, "/healthz")).Code.ShouldBe(HttpStatusCode.OK);
+
+            await postgres.StartAgainAsync();
+
+            var ready = await HealthReply.WaitAsync(app.Client, "/ready", r => r.Code == HttpStatusCode.OK, Patience);
+            ready.Code.ShouldBe(HttpStatusCode.OK, ready.Body);
+            ready.Components["postgresql"].Status.ShouldBe("Healthy");
+        }
+        finally
+        {
+            dataDirectory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task health_lists_every_component_with_its_status_description_and_latency()
+    {
+        await using var harness = await IngestHarness.CreateAsync(services, partitions: 2);
+        await using var app = await RunningApp.StartAsync(harness.ConnectionString, ConsumerSettings(harness));
+
+        var ready = await HealthReply.WaitAsync(app.Client, "/ready", r => r.Code == HttpStatusCode.OK, Patience);
+        ready.Code.ShouldBe(HttpStatusCode.OK, ready.Body);
+        ready.Components.Keys.Order(StringComparer.Ordinal).ShouldBe(
+            ["event-store-schema", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-lag"]);
+
+        var health = await HealthReply.GetAsync(app.Client, "/health");
+        health.Code.ShouldBe(HttpStatusCode.OK, health.Body);
+        health.Status.ShouldBe("Healthy", health.Body);
+        health.Components.Keys.Order(StringComparer.Ordinal).ShouldBe(
+            ["event-store-schema", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-high-water", "projection-lag", "self"]);
+        foreach (var (name, component) in health.Components)
+        {
+            component.Status.ShouldBe("Healthy", $"{name}: {component.Description}");
+            component.Description.ShouldNotBeNullOrWhiteSpace(name);
+            component.LatencyMs.ShouldBeGreaterThanOrEqualTo(0, name);
+        }
+        health.Components["postgresql"].Description!.ShouldStartWith("PostgreSQL 1");
+        health.Components["kafka-consumer-assignment"].Description!.ShouldContain("2 partition(s)");
+        health.Components["kafka-consumer-lag"].Description!.ShouldContain("0 message(s) behind");
+        health.Body.ShouldContain("\"sampleLatencyMs\"");
+    }
+
+    [Fact]
+    public async Task readiness_fails_when_kafka_is_unreachable_while_liveness_holds()
+    {
+        var database = await services.CreateDatabaseAsync();
+        await using var app = await RunningApp.StartAsync(database, new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = $"127.0.0.1:{ClosedLoopbackPort()}",
+            ["Operations:SampleInterval"] = "00:00:01",
+        });
+
+        var unready = await HealthReply.WaitAsync(
+            app.Client, "/ready", r => r.Components["kafka"].Description?.Contains("unreachable", StringComparison.Ordinal) == true, Patience);
+        unready.Code.ShouldBe(HttpStatusCode.ServiceUnavailable, unready.Body);
+        unready.Components["kafka"].Status.ShouldBe("Unhealthy", unready.Body);
+        unready.Components["postgresql"].Status.ShouldBe("Healthy", "only Kafka is away");
+        (await HealthReply.GetAsync(app.Client, "/healthz")).Code.ShouldBe(HttpStatusCode.OK);
+    }
+
+    internal static Dictionary<string, string?> ConsumerSettings(IngestHarness harness)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Kafka:ConsumerEnabled"] = "true",
+            ["Kafka:BootstrapServers"] = harness.Services.Kafka.BootstrapServers,
+            ["Kafka:Topic"] = harness.Topic,
+            ["Kafka:GroupId"] = harness.GroupId,
+            ["Kafka:FlushInterval"] = "00:00:00.100",
+            ["Operations:SampleInterval"] = "00:00:01",
+        };
+        foreach (var (key, value) in harness.ClientSettings)
+        {
+            settings[$"Kafka:Client:{key}"] = value;
+        }
+        return settings;
+    }
+
+    /// <summary>A loopback port nothing listens on (bound, then released: racy only in theory).</summary>
+    private static int ClosedLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
