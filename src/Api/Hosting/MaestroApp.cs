@@ -1,3 +1,4 @@
+using MaestroSla.Api.Alerts;
 using MaestroSla.Api.Demo;
 using MaestroSla.Api.Operations;
 using MaestroSla.Api.Reports;
@@ -36,6 +37,7 @@ public static class MaestroApp
             .Validate(o => o.Services.Values.All(t => t.Problem() is null), "Some Sla:Services targets are not valid")
             .Validate(o => o.HealthFailureThreshold >= 1, "Sla:HealthFailureThreshold must be at least 1")
             .ValidateOnStart();
+        builder.AddSlaAlerts();
         if (builder.Configuration.GetValue("Demo:Enabled", false))
         {
             builder.Services.AddHostedService<DemoRunner>();

@@ -2,6 +2,7 @@ using JasperFx;
 using JasperFx.Events;
 using MaestroSla.Ingest;
 using MaestroSla.Projections;
+using MaestroSla.Projections.Alerts;
 using Marten;
 using Weasel.Core;
 
@@ -27,6 +28,7 @@ public static class MaestroStore
 
         options.ConfigureIngest();
         options.ConfigureSlaProjections();
+        options.ConfigureSlaAlerts();
 
         // Failures in projections must surface, not be skipped silently.
         options.Projections.Errors.SkipApplyErrors = false;
