@@ -1,4 +1,5 @@
 using MaestroSla.Api.Alerts;
+using MaestroSla.Api.Dashboard;
 using MaestroSla.Api.Demo;
 using MaestroSla.Api.Operations;
 using MaestroSla.Api.Reports;
@@ -44,6 +45,7 @@ public static class MaestroApp
         }
 
         var app = builder.Build();
+        app.UseMaestroDashboard();
         app.MapMaestroOperations();
         app.MapWolverineEndpoints();
         return app;

@@ -1,0 +1,62 @@
+using MaestroSla.Projections.Exports;
+using MaestroSla.Projections.Latency;
+using MaestroSla.Projections.Reports;
+using MaestroSla.Projections.Targets;
+using Marten;
+using Microsoft.Extensions.Options;
+using Wolverine.Http;
+
+namespace MaestroSla.Api.Dashboard;
+
+public static class DashboardEndpoints
+{
+    /// <summary>At most this many steps per series (an hourly series over about 83 days).</summary>
+    public const int MaxSteps = 2_000;
+
+    /// <summary>
+    /// A report period as a time series for the dashboard's charts: per local hour or day (?step=hour|day) of the
+    /// zone, requests, errors, error rate, P50/P95/P99 and uptime; the downtime intervals; and the cumulative
+    /// consumption of the error and downtime budgets. Same period parameters as the report (month+tz or
+    /// from+to, endpoint); figures come from the same rollups, so the steps add up to the report.
+    /// </summary>
+    [WolverineGet("/api/reports/{service}/series")]
+    public static async Task<IResult> Series(
+        string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, string? step,
+        IQuerySession session, IOptions<SlaOptions> options, TimeProvider time, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var (period, problem) = ReportPeriod.Resolve(month, from, to, tz, now);
+        if (period is null)
+        {
+            return Results.Problem(title: problem, statusCode: StatusCodes.Status400BadRequest);
+        }
+        SeriesStep seriesStep;
+        switch (step)
+        {
+            case null or "" or "hour":
+                seriesStep = SeriesStep.Hour;
+                break;
+            case "day":
+                seriesStep = SeriesStep.Day;
+                break;
+            default:
+                return Results.Problem(title: "step must be hour or day", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var steps = SlaSeriesBuilder.Steps(period.From, period.To, TimeZoneInfo.FindSystemTimeZoneById(period.TimeZone), seriesStep);
+        if (steps.Count > MaxSteps)
+        {
+            return Results.Problem(
+                title: $"At most {MaxSteps} steps per series",
+                detail: $"The period has {steps.Count} {step ?? "hour"} steps; use step=day or a shorter period.",
+                statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        // Downtime (reported and health-derived, merged) and the targets come from the report itself.
+        var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, null, ct, endpoint);
+        var targets = await SlaTargetStreams.ResolveAsync(session, options.Value, service, asOf: null, ct);
+        var rollups = await session.LoadManyAsync<LatencyRollup>(ct, SlaSeriesBuilder.RollupIds(service, endpoint, steps));
+        return Results.Ok(SlaSeriesBuilder.Build(
+            service, endpoint, period.TimeZone, seriesStep, period.From, period.To, now, targets.Targets, steps, rollups, report.DowntimeEvents));
+    }
+}

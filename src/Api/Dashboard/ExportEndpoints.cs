@@ -1,0 +1,70 @@
+using MaestroSla.Projections.Exports;
+using MaestroSla.Projections.Services;
+using MaestroSla.Projections.Targets;
+using Marten;
+using Microsoft.Extensions.Options;
+using Wolverine.Http;
+
+namespace MaestroSla.Api.Dashboard;
+
+public sealed record ImportedTargets(string Service, SlaTargets Targets);
+
+public static class ExportEndpoints
+{
+    public const string YamlContentType = "application/yaml";
+
+    /// <summary>
+    /// The objectives of one service (?service=) or of every service as OpenSLO v1 YAML: services that recorded
+    /// telemetry, services whose targets were set through the API and services configured in Sla:Services.
+    /// </summary>
+    [WolverineGet("/api/exports/openslo")]
+    public static async Task<IResult> ExportOpenSlo(string? service, IQuerySession session, IOptions<SlaOptions> options, CancellationToken ct)
+    {
+        var services = string.IsNullOrEmpty(service) ? await AllServicesAsync(session, options.Value, ct) : [service];
+        var targets = new List<(string, SlaTargets)>(services.Count);
+        foreach (var name in services)
+        {
+            targets.Add((name, (await SlaTargetStreams.ResolveAsync(session, options.Value, name, asOf: null, ct)).Targets));
+        }
+        return Results.Text(OpenSlo.Export(targets), YamlContentType);
+    }
+
+    /// <summary>
+    /// Sets the targets of every service named in an OpenSLO v1 YAML body (as exported above), all or nothing: a
+    /// document that cannot be read, or a service without all five objectives, refuses the whole import.
+    /// </summary>
+    [WolverinePost("/api/imports/openslo")]
+    public static async Task<IResult> ImportOpenSlo(HttpRequest request, IDocumentSession session, CancellationToken ct)
+    {
+        using var reader = new StreamReader(request.Body);
+        var yaml = await reader.ReadToEndAsync(ct);
+        List<(string Service, SlaTargets Targets)> imported;
+        try
+        {
+            imported = OpenSlo.Import(yaml);
+        }
+        catch (OpenSloFormatException ex)
+        {
+            return Results.Problem(title: "The OpenSLO documents cannot be imported", detail: ex.Message, statusCode: StatusCodes.Status400BadRequest);
+        }
+        foreach (var (service, targets) in imported)
+        {
+            session.Events.Append(SlaTargetStreams.For(service), new SlaTargetsSet(service, targets));
+        }
+        // Wolverine's transactional middleware commits the session after the handler: all services or none.
+        return Results.Ok(imported.Select(i => new ImportedTargets(i.Service, i.Targets)).ToList());
+    }
+
+    private static async Task<List<string>> AllServicesAsync(IQuerySession session, SlaOptions options, CancellationToken ct)
+    {
+        var names = new SortedSet<string>(await KnownServices.ListAsync(session, ct), StringComparer.Ordinal);
+        var prefix = SlaTargetStreams.For("");
+        var schema = session.DocumentStore.Options.Events.DatabaseSchemaName;
+        foreach (var id in await session.AdvancedSql.QueryAsync<string>($"select id from {schema}.mt_streams where starts_with(id, ?)", ct, prefix))
+        {
+            names.Add(id[prefix.Length..]);
+        }
+        names.UnionWith(options.Services.Keys);
+        return [.. names];
+    }
+}

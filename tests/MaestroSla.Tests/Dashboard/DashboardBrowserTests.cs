@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using MaestroSla.Projections.Exports;
+using MaestroSla.Projections.Reports;
+using MaestroSla.Tests.Infrastructure;
+using Shouldly;
+using Xunit.Abstractions;
+
+namespace MaestroSla.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard in a real headless Chromium against the real service with a month of data: the charts draw
+/// (their canvases hold the series' colours) and every figure of the report table is the API's.
+/// </summary>
+[Collection(SharedServices.Name)]
+public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputHelper output)
+{
+    private const string Zone = "Europe/Berlin";
+
+    // Entered in the page the way a user would and checked on every API request. The service ignores it
+    // until API keys are configured; then it must be a read key in the settings given to RunningApp below.
+    private const string ApiKey = "dashboard-browser-test";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [Fact]
+    public async Task the_dashboard_draws_the_months_charts_and_shows_the_same_figures_as_the_report_api()
+    {
+        var browser = BrowserTools.Require();
+        var data = MonthOfTelemetry.PreviousMonth("checkout", Zone);
+        await using var store = await IngestHarness.CreateAsync(services, partitions: 1);
+        await using var app = await RunningApp.StartAsync(store.ConnectionString);
+        await data.PostAsync(app);
+
+        var screenshot = Path.Combine(Repository.Root, "TestResults", $"dashboard-{data.Service}-{data.Month}.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+        var baseUrl = app.Client.BaseAddress!.ToString().TrimEnd('/');
+        var (exitCode, stdout, stderr) = await browser.RunAsync(
+            [baseUrl, data.Service, data.Month, Zone, screenshot], new Dictionary<string, string> { ["MAESTROSLA_API_KEY"] = ApiKey }, TimeSpan.FromMinutes(3));
+        output.WriteLine(stderr);
+        exitCode.ShouldBe(0, $"the browser check failed:\n{stderr}\n{stdout}");
+        output.WriteLine($"screenshot: {screenshot}");
+        var page = JsonSerializer.Deserialize<PageFigures>(stdout, Json)!;
+
+        var response = await app.Client.GetAsync($"/api/reports/{data.Service}?month={data.Month}&tz={Uri.EscapeDataString(Zone)}");
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var report = JsonSerializer.Deserialize<SlaReport>(await response.Content.ReadAsStringAsync(), Json)!;
+        report.Requests.Total.ShouldBe(data.Requests, "every generated request is in the month");
+        report.DowntimeEventCount.ShouldBe(4, "deployment+probe merged, db failover, network, cache health checks");
+
+        // The figures shown are the API's, to the precision shown.
+        page.ConsoleErrors.ShouldBeEmpty();
+        page.Requests.ShouldBe(report.Requests.Total);
+        page.Errors.ShouldBe(report.Requests.Errors);
+        page.DowntimeRows.ShouldBe(report.DowntimeEventCount);
+        page.Overall.ShouldBe(report.OverallMet ? "met" : "BREACHED");
+        page.Metrics.Select(m => m.Metric).ShouldBe(report.Metrics.Select(m => m.Metric));
+        foreach (var metric in report.Metrics)
+        {
+            var shown = page.Metrics.Single(m => m.Metric == metric.Metric);
+            shown.Target!.Value.ShouldBe(metric.Target, 1e-9, metric.Metric);
+            var decimals = metric.Unit == "%" ? 4 : 1;
+            shown.Actual!.Value.ShouldBe(metric.Actual!.Value, (0.5 * Math.Pow(10, -decimals)) + 1e-9, metric.Metric);
+            shown.Result.ShouldBe(metric.Met ? "met" : "breached", metric.Metric);
+        }
+        page.Services.Select(s => s.Service).ShouldBe([data.Service]);
+        page.Services[0].Sla.ShouldBeOneOf("met", "BREACHED");
+
+        // Every chart drew its series (pixels of each series colour), and the uptime chart its downtime shading,
+        // per day (the page's default for a month) and per hour (switched in the page).
+        page.Charts.Select(c => c.Id).ShouldBe(["latencyChart", "errorChart", "uptimeChart", "budgetChart"]);
+        page.OtherStepCharts.Select(c => c.Id).ShouldBe(page.Charts.Select(c => c.Id));
+        foreach (var chart in page.Charts.Concat(page.OtherStepCharts))
+        {
+            chart.Width.ShouldBeGreaterThan(400, chart.Id);
+            chart.NonBlank.ShouldBeGreaterThan(chart.Width * 10, $"{chart.Id} looks blank");
+            foreach (var (color, pixels) in chart.Colors)
+            {
+                pixels.ShouldBeGreaterThan(color.StartsWith("rgba", StringComparison.Ordinal) ? 20 : 150, $"{chart.Id}: too few pixels of {color}");
+            }
+        }
+
+        // The key entered in the page went out with every API request.
+        page.Api.Requests.ShouldBeGreaterThanOrEqualTo(3);
+        page.Api.WithKey.ShouldBe(page.Api.Requests);
+        File.Exists(screenshot).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task the_series_endpoint_adds_up_to_the_report_in_every_step_size()
+    {
+        var data = MonthOfTelemetry.PreviousMonth("search", "America/New_York", requests: 8_000, seed: 5);
+        await using var store = await IngestHarness.CreateAsync(services, partitions: 1);
+        await using var app = await RunningApp.StartAsync(store.ConnectionString);
+        await data.PostAsync(app);
+        var query = $"month={data.Month}&tz={Uri.EscapeDataString(data.TimeZone)}";
+        var report = JsonSerializer.Deserialize<SlaReport>(await app.Client.GetStringAsync($"/api/reports/search?{query}"), Json)!;
+
+        foreach (var step in new[] { "hour", "day" })
+        {
+            var series = JsonSerializer.Deserialize<SlaSeries>(await app.Client.GetStringAsync($"/api/reports/search/series?{query}&step={step}"), Json)!;
+            series.From.ShouldBe(report.From);
+            series.To.ShouldBe(report.To);
+            series.Points.Sum(p => p.Requests).ShouldBe(report.Requests.Total, step);
+            series.Points.Sum(p => p.Errors).ShouldBe(report.Requests.Errors, step);
+            series.Points.Sum(p => p.DowntimeSeconds).ShouldBe(report.Uptime.Downtime.TotalSeconds, 1e-6, step);
+            series.Downtime.Count.ShouldBe(report.DowntimeEventCount);
+            series.Points[^1].ErrorBudgetConsumedPercent!.Value.ShouldBe(report.ErrorBudget.ConsumedPercent!.Value, 1e-9, step);
+            series.Points[^1].DowntimeBudgetConsumedPercent!.Value.ShouldBe(report.DowntimeBudget.ConsumedPercent!.Value, 1e-9, step);
+            series.Points.Count.ShouldBe(step == "day"
+                ? DateTime.DaysInMonth(int.Parse(data.Month[..4], CultureInfo.InvariantCulture), int.Parse(data.Month[5..], CultureInfo.InvariantCulture))
+                : (int)(report.To - report.From).TotalHours);
+        }
+
+        (await app.Client.GetAsync($"/api/reports/search/series?{query}&step=week")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await app.Client.GetAsync($"/api/reports/search/series?from=2020-01-01T00:00:00Z&to=2021-01-01T00:00:00Z&step=hour")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
+    private sealed record PageFigures(
+        List<ServiceRow> Services, string Overall, long Requests, long Errors, int DowntimeRows, List<ShownMetric> Metrics,
+        List<ChartPixels> Charts, List<ChartPixels> OtherStepCharts, ApiRequests Api, List<string> ConsoleErrors);
+
+    private sealed record ServiceRow(string Service, string Sla);
+
+    private sealed record ShownMetric(string Metric, double? Target, double? Actual, string Result);
+
+    private sealed record ChartPixels(string Id, int Width, int Height, long NonBlank, Dictionary<string, long> Colors);
+
+    private sealed record ApiRequests(int Requests, int WithKey);
+}

@@ -1,0 +1,144 @@
+// Loads the MaestroSla dashboard in Debian's headless Chromium (playwright-core drives it; no browser download),
+// waits until the charts are drawn, checks their pixels, reads the figures the report table shows and prints
+// everything as one JSON object on stdout. Exit code 0 when the page rendered, 1 otherwise (reason on stderr).
+//
+//   node tests/browser/dashboard.mjs <baseUrl> <service> <month> <tz> <screenshotPath> [hour|day]
+//
+// Environment: CHROMIUM_PATH (default /usr/bin/chromium); MAESTROSLA_API_KEY, when set, is entered the way a user
+// would (sessionStorage) and every API request is checked to carry it as X-Api-Key.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [baseUrl, service, month, tz, screenshotPath, step] = process.argv.slice(2);
+if (!screenshotPath) {
+  console.error('usage: node dashboard.mjs <baseUrl> <service> <month> <tz> <screenshotPath> [step]');
+  process.exit(2);
+}
+const apiKey = process.env.MAESTROSLA_API_KEY || '';
+const userDataDir = mkdtempSync(join(tmpdir(), 'maestrosla-chromium-'));
+
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+  viewport: { width: 1440, height: 1000 },
+  deviceScaleFactor: 1,
+  timezoneId: 'UTC',
+  locale: 'en-US',
+});
+
+const consoleErrors = [];
+const api = { requests: 0, withKey: 0 };
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
+  page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname.startsWith('/api/')) {
+      api.requests++;
+      if (apiKey && request.headers()['x-api-key'] === apiKey) api.withKey++;
+    }
+  });
+  if (apiKey) {
+    await context.addInitScript((key) => sessionStorage.setItem('maestrosla.apiKey', key), apiKey);
+  }
+
+  // 1. The service list, from /api/status.
+  await page.goto(`${baseUrl}/?tz=${encodeURIComponent(tz)}`);
+  await waitForPage(page);
+  const services = await page.$$eval('#statusTable tbody tr', (rows) => rows.map((row) => ({
+    service: row.dataset.service,
+    sla: row.cells[1].textContent.trim(),
+  })));
+  await page.screenshot({ path: screenshotPath.replace(/\.png$/, '-status.png'), fullPage: true });
+
+  // 2. One service and month: charts, report table, downtime.
+  const query = new URLSearchParams({ service, month, tz, ...(step ? { step } : {}) });
+  await page.goto(`${baseUrl}/?${query}`);
+  await waitForPage(page);
+  const charts = await readCharts(page);
+  const number = (text) => (text == null || text.trim() === '—' ? null : Number(text.replace(/,/g, '')));
+  const report = await page.evaluate(() => ({
+    overall: document.querySelector('[data-field="overall"] b')?.textContent.trim(),
+    requests: document.querySelector('[data-field="requests"]')?.textContent,
+    errors: document.querySelector('[data-field="errors"]')?.textContent,
+    downtimeRows: document.querySelectorAll('#downtimeTable tbody tr').length,
+    metrics: [...document.querySelectorAll('#reportTable tbody tr')].map((row) => ({
+      metric: row.dataset.metric,
+      target: row.querySelector('.target .num')?.textContent,
+      actual: row.querySelector('.actual .num')?.textContent,
+      result: row.querySelector('.result')?.textContent.trim(),
+    })),
+  }));
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+
+  // 3. The same month per hour, switched the way a user would.
+  await page.selectOption('#step', step === 'hour' ? 'day' : 'hour');
+  await waitForPage(page);
+  const otherStepCharts = await readCharts(page);
+  await page.screenshot({ path: screenshotPath.replace(/\.png$/, `-${step === 'hour' ? 'day' : 'hour'}.png`), fullPage: true });
+
+  console.log(JSON.stringify({
+    services,
+    overall: report.overall,
+    requests: number(report.requests),
+    errors: number(report.errors),
+    downtimeRows: report.downtimeRows,
+    metrics: report.metrics.map((m) => ({ ...m, target: number(m.target), actual: number(m.actual) })),
+    charts,
+    otherStepCharts,
+    api,
+    consoleErrors,
+  }));
+} catch (error) {
+  console.error(`dashboard check failed: ${error.stack || error}`);
+  if (consoleErrors.length) console.error(`browser console errors:\n${consoleErrors.join('\n')}`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+
+async function waitForPage(page) {
+  await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 60_000 });
+  const state = await page.evaluate(() => document.body.dataset.state);
+  if (state !== 'ready') {
+    const message = await page.textContent('#message');
+    throw new Error(`the page shows an error: ${message}`);
+  }
+}
+
+async function readCharts(page) {
+  // Per chart: its canvas size, how many pixels are drawn at all, and how many have each series' colour.
+  return page.$$eval('.chart', (containers) => containers.map((container) => {
+    const canvas = container.querySelector('canvas');
+    if (!canvas) return { id: container.id, width: 0, height: 0, nonBlank: 0, colors: {} };
+    const { width, height } = canvas;
+    const pixels = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    const parse = (css) => {
+      const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(css);
+      if (hex) return [parseInt(hex[1], 16), parseInt(hex[2], 16), parseInt(hex[3], 16), 1];
+      const rgba = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)/.exec(css);
+      return [Number(rgba[1]), Number(rgba[2]), Number(rgba[3]), rgba[4] === undefined ? 1 : Number(rgba[4])];
+    };
+    const wanted = JSON.parse(container.dataset.colors || '[]').map((css) => ({ css, rgba: parse(css) }));
+    const colors = Object.fromEntries(wanted.map((w) => [w.css, 0]));
+    let nonBlank = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+      const a = pixels[i + 3];
+      if (a === 0) continue;
+      nonBlank++;
+      for (const { css, rgba: [r, g, b, alpha] } of wanted) {
+        const close = Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g) + Math.abs(pixels[i + 2] - b) < 90;
+        const opaque = alpha === 1 ? a >= 128 : Math.abs(a - alpha * 255) < 30;
+        if (close && opaque) colors[css]++;
+      }
+    }
+    return { id: container.id, width, height, nonBlank, colors };
+  }));
+}
