@@ -1,4 +1,6 @@
+using System.Security.Claims;
 using JasperFx.Events;
+using MaestroSla.Api.Security;
 using MaestroSla.Projections.Alerts;
 using Marten;
 using Marten.Events;
@@ -23,10 +25,12 @@ public static class AlertEndpoints
 {
     /// <summary>Alerts firing now, pages first.</summary>
     [WolverineGet("/api/alerts")]
-    public static async Task<IReadOnlyList<ActiveSlaAlert>> Active(IQuerySession session, CancellationToken ct)
+    public static async Task<IReadOnlyList<ActiveSlaAlert>> Active(ClaimsPrincipal user, IQuerySession session, CancellationToken ct)
     {
         var services = await session.Query<ServiceAlerts>().ToListAsync(ct);
+        // A read key limited to some services sees only their alerts.
         return services.SelectMany(s => s.Active)
+            .Where(a => ApiAccess.MayRead(user, a.Service))
             .OrderBy(a => a.Severity)
             .ThenBy(a => a.Service, StringComparer.Ordinal)
             .ThenBy(a => a.Rule, StringComparer.Ordinal)
@@ -35,8 +39,12 @@ public static class AlertEndpoints
 
     /// <summary>The newest raised and resolved alerts, newest first, of one service or of all.</summary>
     [WolverineGet("/api/alerts/history")]
-    public static async Task<IReadOnlyList<AlertHistoryEntry>> History(IQuerySession session, string? service, int? limit, CancellationToken ct)
+    public static async Task<IResult> History(ClaimsPrincipal user, IQuerySession session, string? service, int? limit, CancellationToken ct)
     {
+        if (!string.IsNullOrEmpty(service) && !ApiAccess.MayRead(user, service))
+        {
+            return Results.Problem(title: $"This key may not read service '{service}'", statusCode: StatusCodes.Status403Forbidden);
+        }
         var query = session.Events.QueryAllRawEvents()
             .Where(e => e.EventTypesAre(typeof(SlaAlertRaised), typeof(SlaAlertResolved)));
         if (!string.IsNullOrEmpty(service))
@@ -58,6 +66,6 @@ public static class AlertEndpoints
                 _ => throw new InvalidOperationException($"Unexpected alert event {@event.EventTypeName}"),
             });
         }
-        return entries;
+        return Results.Ok(entries.Where(e => ApiAccess.MayRead(user, e.Service)).ToList());
     }
 }

@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using MaestroSla.Api.Security;
 using MaestroSla.Projections.Exports;
 using MaestroSla.Projections.Services;
 using MaestroSla.Projections.Targets;
@@ -18,9 +20,15 @@ public static class ExportEndpoints
     /// telemetry, services whose targets were set through the API and services configured in Sla:Services.
     /// </summary>
     [WolverineGet("/api/exports/openslo")]
-    public static async Task<IResult> ExportOpenSlo(string? service, IQuerySession session, IOptions<SlaOptions> options, CancellationToken ct)
+    public static async Task<IResult> ExportOpenSlo(string? service, ClaimsPrincipal user, IQuerySession session, IOptions<SlaOptions> options, CancellationToken ct)
     {
-        var services = string.IsNullOrEmpty(service) ? await AllServicesAsync(session, options.Value, ct) : [service];
+        if (!string.IsNullOrEmpty(service) && !ApiAccess.MayRead(user, service))
+        {
+            return Results.Problem(title: $"This key may not read service '{service}'", statusCode: StatusCodes.Status403Forbidden);
+        }
+        // A read key limited to some services exports only those.
+        var services = (string.IsNullOrEmpty(service) ? await AllServicesAsync(session, options.Value, ct) : [service])
+            .Where(s => ApiAccess.MayRead(user, s)).ToList();
         var targets = new List<(string, SlaTargets)>(services.Count);
         foreach (var name in services)
         {

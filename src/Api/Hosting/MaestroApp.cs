@@ -1,8 +1,11 @@
 using MaestroSla.Api.Alerts;
+using MaestroSla.Api.Caching;
 using MaestroSla.Api.Dashboard;
 using MaestroSla.Api.Demo;
+using MaestroSla.Api.OpenApi;
 using MaestroSla.Api.Operations;
 using MaestroSla.Api.Reports;
+using MaestroSla.Api.Security;
 using MaestroSla.Ingest;
 using MaestroSla.Projections.Targets;
 using Wolverine.Http;
@@ -29,6 +32,9 @@ public static class MaestroApp
             builder.Configuration["Embedded:StartEmpty"] = "true";
         }
 
+        builder.AddMaestroSecurity();
+        builder.AddMaestroReportCache();
+        builder.AddMaestroOpenApi();
         await builder.AddMaestroStoreAsync();
         builder.AddMaestroIngest();
         builder.AddMaestroOperations();
@@ -46,8 +52,16 @@ public static class MaestroApp
 
         var app = builder.Build();
         app.UseMaestroDashboard();
+        app.UseMaestroSecurity();
         app.MapMaestroOperations();
-        app.MapWolverineEndpoints();
+        app.MapMaestroOpenApi();
+        app.MapWolverineEndpoints(options =>
+        {
+            // Every /api endpoint gets its role policy from ApiAccess (GET: read, writes: admin, ingest: ingest).
+            options.ConfigureEndpoints(ApiAccess.Apply);
+            // ?asOf=yesterday is a 400 with problem details, not a silently different report.
+            options.RejectUnparseableQueryValues = true;
+        });
         return app;
     }
 }

@@ -61,6 +61,10 @@ public static class OperationsRegistration
             checks.AddCheck<ConsumerLagHealthCheck>("kafka-consumer-lag", tags: [Ready]);
         }
 
+        // A replica that runs no projections (Projections:Daemon=Disabled, e.g. API pods beside a projection worker)
+        // must not turn unready, and stop taking traffic, because the worker is behind: /health still shows the lag.
+        var runsProjections = builder.Configuration.GetValue("Projections:Daemon", "HotCold") is not "Disabled";
+
         // Marten registers its checks under fixed names and tags: give them ours and a timeout.
         services.Configure<HealthCheckServiceOptions>(options =>
         {
@@ -69,7 +73,10 @@ public static class OperationsRegistration
                 if (registration.Name == MartenAsyncDaemonCheck)
                 {
                     registration.Name = "projection-lag";
-                    registration.Tags.Add(Ready);
+                    if (runsProjections)
+                    {
+                        registration.Tags.Add(Ready);
+                    }
                     registration.Timeout = timeout;
                 }
                 else if (registration.Name == MartenHighWaterCheck)

@@ -1,10 +1,11 @@
 using System.Globalization;
+using System.Security.Claims;
 using CsvHelper;
+using MaestroSla.Api.Caching;
+using MaestroSla.Api.Security;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Services;
-using MaestroSla.Projections.Targets;
 using Marten;
-using Microsoft.Extensions.Options;
 using Wolverine.Http;
 
 namespace MaestroSla.Api.Reports;
@@ -21,7 +22,7 @@ public static class ReportEndpoints
     [WolverineGet("/api/reports/{service}")]
     public static async Task<IResult> Report(
         string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf, string? format,
-        IQuerySession session, IOptions<SlaOptions> options, TimeProvider time, CancellationToken ct)
+        ReportCache cache, TimeProvider time, CancellationToken ct)
     {
         var (period, problem) = ReportPeriod.Resolve(month, from, to, tz, time.GetUtcNow());
         if (period is null)
@@ -33,15 +34,15 @@ public static class ReportEndpoints
             return Results.Problem(title: "format must be json or csv", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, asOf, ct, endpoint);
+        var cached = await cache.GetAsync(new ReportRequest(service, endpoint, period, asOf, format ?? "json"), ct);
         return format == "csv"
-            ? Results.Text(ToCsv([report]), "text/csv")
-            : Results.Ok(report);
+            ? Results.Text(cached.Csv!, "text/csv")
+            : Results.Ok(cached.Report);
     }
 
-    /// <summary>Every service against its targets for the current month (in ?tz, UTC by default).</summary>
+    /// <summary>Every service (the caller may read) against its targets for the current month (in ?tz, UTC by default).</summary>
     [WolverineGet("/api/status")]
-    public static async Task<IResult> Status(string? tz, IQuerySession session, IOptions<SlaOptions> options, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> Status(string? tz, ClaimsPrincipal user, IQuerySession session, ReportCache cache, TimeProvider time, CancellationToken ct)
     {
         var (period, problem) = ReportPeriod.Resolve(null, null, null, tz, time.GetUtcNow());
         if (period is null)
@@ -49,9 +50,14 @@ public static class ReportEndpoints
             return Results.Problem(title: problem, statusCode: StatusCodes.Status400BadRequest);
         }
         var statuses = new List<ServiceStatus>();
+        var positions = await cache.ReadPositionsAsync(ct);
         foreach (var service in await KnownServices.ListAsync(session, ct))
         {
-            var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, null, ct);
+            if (!ApiAccess.MayRead(user, service))
+            {
+                continue;
+            }
+            var report = (await cache.GetAsync(new ReportRequest(service, null, period, null, "json"), positions, ct)).Report;
             statuses.Add(new ServiceStatus(service, report.OverallMet, report.Metrics, report.ErrorBudget.RemainingPercent ?? 100));
         }
         return Results.Ok(statuses);

@@ -45,6 +45,13 @@ public sealed class KafkaIngestOptions
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnablePartitionEof = false,
         };
+        // The loop reads a whole batch, then stores it; meanwhile librdkafka's prefetch queue passes
+        // queued.min.messages and every partition stops fetching for fetch.queue.backoff.ms (1 s by default).
+        // Measured: 115 k → 300 k requests/s with 10 ms (docs/benchmarks.md). Client settings still win.
+        if (!Client.ContainsKey("fetch.queue.backoff.ms"))
+        {
+            config.Set("fetch.queue.backoff.ms", "10");
+        }
         return config;
     }
 

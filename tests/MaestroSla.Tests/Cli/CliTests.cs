@@ -108,7 +108,7 @@ public sealed partial class CliTests(ServicesFixture services, ITestOutputHelper
         var (envExit, fromEnvironment) = await RunAsync(["targets", "get", "payments"], name => name switch
         {
             MaestroCli.UrlVariable => url,
-            MaestroCli.ApiKeyVariable => "key-from-environment",
+            MaestroCli.ApiKeyVariable => RunningApp.AdminKey,
             _ => null,
         });
         envExit.ShouldBe(0, fromEnvironment);
@@ -154,7 +154,8 @@ public sealed partial class CliTests(ServicesFixture services, ITestOutputHelper
         }
     }
 
-    internal static Task<(int Exit, string Output)> RunAsync(params string[] args) => RunAsync(args, _ => null);
+    internal static Task<(int Exit, string Output)> RunAsync(params string[] args) =>
+        RunAsync(args, name => name == MaestroCli.ApiKeyVariable ? RunningApp.AdminKey : null);
 
     internal static async Task<(int Exit, string Output)> RunAsync(string[] args, Func<string, string?> environment)
     {

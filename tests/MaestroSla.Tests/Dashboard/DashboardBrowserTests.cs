@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using MaestroSla.Api.Security;
 using MaestroSla.Projections.Exports;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Tests.Infrastructure;
@@ -18,8 +19,8 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
 {
     private const string Zone = "Europe/Berlin";
 
-    // Entered in the page the way a user would and checked on every API request. The service ignores it
-    // until API keys are configured; then it must be a read key in the settings given to RunningApp below.
+    // Entered in the page the way a user would and checked on every API request: a read key (RunningApp's own
+    // client keeps its admin key for posting the data).
     private const string ApiKey = "dashboard-browser-test";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -30,7 +31,12 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
         var browser = BrowserTools.Require();
         var data = MonthOfTelemetry.PreviousMonth("checkout", Zone);
         await using var store = await IngestHarness.CreateAsync(services, partitions: 1);
-        await using var app = await RunningApp.StartAsync(store.ConnectionString);
+        await using var app = await RunningApp.StartAsync(store.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Security:ApiKeys:1:Name"] = "dashboard",
+            ["Security:ApiKeys:1:KeyHash"] = ApiKeyHash.Of(ApiKey),
+            ["Security:ApiKeys:1:Roles:0"] = ApiRoles.Read,
+        });
         await data.PostAsync(app);
 
         var screenshot = Path.Combine(Repository.Root, "TestResults", $"dashboard-{data.Service}-{data.Month}.png");

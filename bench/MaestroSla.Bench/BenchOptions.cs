@@ -1,0 +1,138 @@
+using System.Globalization;
+
+namespace MaestroSla.Bench;
+
+/// <summary>How the traffic's timestamps advance from the first message to the last.</summary>
+internal enum TimestampOrder
+{
+    /// <summary>Like a live stream: time advances with the message number, with up to 30 s of disorder.</summary>
+    Ordered,
+
+    /// <summary>Every message anywhere in the span: the worst case for per-minute aggregation.</summary>
+    Scattered,
+}
+
+/// <summary>Command-line options: <c>--name value</c> pairs, all optional.</summary>
+internal sealed record BenchOptions
+{
+    public long Messages { get; init; } = 10_000_000;
+    public long NaiveMessages { get; init; } = 500_000;
+    public int NaiveBatch { get; init; } = 500;
+    public long StageMessages { get; init; } = 1_000_000;
+    public long DrainMessages { get; init; } = 3_000_000;
+    public int DrainPartitions { get; init; } = 128;
+    public int Partitions { get; init; } = 64;
+    public int FlushIntervalMs { get; init; } = 500;
+    public int MaxBatchMessages { get; init; } = 100_000;
+    public double LeadMiBPerPartition { get; init; } = 3;
+    public int Services { get; init; } = 20;
+    public int EndpointsPerService { get; init; } = 5;
+    public double ErrorRate { get; init; } = 0.02;
+    public double SpanHours { get; init; } = 3;
+    public TimestampOrder Timestamps { get; init; } = TimestampOrder.Ordered;
+    public int Seed { get; init; } = 20261127;
+    public int LingerMs { get; init; } = 20;
+    public IReadOnlyDictionary<string, string> ConsumerConfig { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> ProducerConfig { get; init; } = new Dictionary<string, string>();
+    public int TimeoutMinutes { get; init; } = 30;
+    public bool KeepData { get; init; }
+
+    /// <summary>Set only in the load-generator child process.</summary>
+    public bool LoadGeneratorRole { get; init; }
+
+    /// <summary>librdkafka settings every consumer of the run gets (KafkaIngestOptions.Client and the others alike).</summary>
+    public Dictionary<string, string> ConsumerClientSettings() => new(ConsumerConfig);
+
+    public const string Usage = """
+        MaestroSla.Bench — end-to-end ingest benchmark (durable PostgreSQL, Kafka-protocol mock broker).
+
+          --messages N              request metrics through TelemetryConsumer (default 10000000)
+          --naive-messages N        prefix of the same traffic through the naive consumer (default 500000; 0 skips)
+          --naive-batch N           naive: messages per SaveChanges + Kafka commit (default 500)
+          --stage-messages N        single-threaded cost breakdown: decode, aggregate, encode, write, consume (default 1000000; 0 skips)
+          --drain-messages N        backlog one TelemetryConsumer drains with the producer idle (default 3000000; 0 skips)
+          --drain-partitions N      partitions of the drain topic (default 128; the backlog must fit 4 MiB each)
+          --partitions N            topic partitions (default 64)
+          --flush-interval-ms N     KafkaIngestOptions.FlushInterval (default 500)
+          --max-batch N             KafkaIngestOptions.MaxBatchMessages (default 100000)
+          --lead-mib X              producer's lead over the stored offsets, MiB per partition (default 3; the mock drops past 5)
+          --services N              services (default 20)
+          --endpoints N             endpoints per service (default 5)
+          --error-rate X            share of 5xx requests (default 0.02)
+          --span-hours X            timestamps cover this many hours before now (default 3)
+          --timestamps ordered|scattered   live-like order (default) or uniformly scattered over the span
+          --seed N                  traffic seed (default 20261127)
+          --linger-ms N             producer linger.ms (default 20)
+          --consumer-config k=v     librdkafka setting for every consumer of the run (repeatable)
+          --producer-config k=v     librdkafka setting for the load generator's producer (repeatable; default batch.size=131072)
+          --timeout-minutes N       give up on a phase after this long (default 30)
+          --keep-data               keep the PostgreSQL data directory (printed) instead of deleting it
+        """;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value");
+            options = name switch
+            {
+                "--messages" => options with { Messages = Long(Value(), name, min: 1) },
+                "--naive-messages" => options with { NaiveMessages = Long(Value(), name, min: 0) },
+                "--naive-batch" => options with { NaiveBatch = (int)Long(Value(), name, min: 1) },
+                "--stage-messages" => options with { StageMessages = Long(Value(), name, min: 0) },
+                "--drain-messages" => options with { DrainMessages = Long(Value(), name, min: 0) },
+                "--drain-partitions" => options with { DrainPartitions = (int)Long(Value(), name, min: 1) },
+                "--partitions" => options with { Partitions = (int)Long(Value(), name, min: 1) },
+                "--flush-interval-ms" => options with { FlushIntervalMs = (int)Long(Value(), name, min: 1) },
+                "--max-batch" => options with { MaxBatchMessages = (int)Long(Value(), name, min: 1) },
+                "--lead-mib" => options with { LeadMiBPerPartition = Double(Value(), name) },
+                "--services" => options with { Services = (int)Long(Value(), name, min: 1) },
+                "--endpoints" => options with { EndpointsPerService = (int)Long(Value(), name, min: 1) },
+                "--error-rate" => options with { ErrorRate = Double(Value(), name) },
+                "--span-hours" => options with { SpanHours = Double(Value(), name) },
+                "--timestamps" => options with { Timestamps = Enum.Parse<TimestampOrder>(Value(), ignoreCase: true) },
+                "--seed" => options with { Seed = (int)Long(Value(), name, min: 0) },
+                "--linger-ms" => options with { LingerMs = (int)Long(Value(), name, min: 0) },
+                "--consumer-config" => options with { ConsumerConfig = With(options.ConsumerConfig, Value(), name) },
+                "--producer-config" => options with { ProducerConfig = With(options.ProducerConfig, Value(), name) },
+                "--timeout-minutes" => options with { TimeoutMinutes = (int)Long(Value(), name, min: 1) },
+                "--keep-data" => options with { KeepData = true },
+                "--role-load-generator" => options with { LoadGeneratorRole = true },
+                _ => throw new ArgumentException($"unknown option {name}"),
+            };
+        }
+        if (options.SpanHours is <= 0 or > 24 * 30)
+        {
+            throw new ArgumentException("--span-hours must be in (0, 720]: the decoder rejects timestamps older than 62 days");
+        }
+        if (options.ErrorRate is < 0 or > 1)
+        {
+            throw new ArgumentException("--error-rate must be in [0, 1]");
+        }
+        return options;
+    }
+
+    private static Dictionary<string, string> With(IReadOnlyDictionary<string, string> settings, string pair, string name)
+    {
+        var equals = pair.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0)
+        {
+            throw new ArgumentException($"{name} takes key=value");
+        }
+        return new Dictionary<string, string>(settings) { [pair[..equals]] = pair[(equals + 1)..] };
+    }
+
+    private static long Long(string text, string name, long min)
+    {
+        var value = long.Parse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture);
+        return value >= min ? value : throw new ArgumentException($"{name} must be at least {min}");
+    }
+
+    private static double Double(string text, string name)
+    {
+        var value = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return value > 0 || name == "--error-rate" ? value : throw new ArgumentException($"{name} must be positive");
+    }
+}

@@ -1,0 +1,88 @@
+using MaestroSla.Bench;
+using MaestroSla.Bench.Kafka;
+using MaestroSla.Bench.Measuring;
+using MaestroSla.Bench.Phases;
+using MaestroSla.Bench.Traffic;
+using Microsoft.Extensions.Logging;
+
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (Exception ex) when (ex is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine(ex.Message);
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+
+if (options.LoadGeneratorRole)
+{
+    return LoadGenerator.Run(options);
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+var ct = cancel.Token;
+
+var started = DateTimeOffset.UtcNow;
+var loadAtStart = ProcStats.LoadAverage();
+var commandLine = "dotnet run -c Release --project bench/MaestroSla.Bench" + (args.Length > 0 ? " -- " + string.Join(' ', args) : "");
+Console.WriteLine($"MaestroSla ingest benchmark, {started:yyyy-MM-dd HH:mm:ss} UTC");
+Console.WriteLine($"machine: {Report.Machine()}; 1-minute load average {loadAtStart:0.00}");
+
+// Warnings only: a skipped offset range or a rolled-back batch must show; routine lines would drown the progress.
+using var logs = LoggerFactory.Create(logging => logging
+    .AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss ")
+    .SetMinimumLevel(LogLevel.Warning));
+
+await using var environment = await BenchEnvironment.StartAsync(options, args, ct);
+var postgres = await environment.ServerSettingsAsync();
+Console.WriteLine(postgres);
+Console.WriteLine($"Kafka-protocol mock broker (load generator pid {environment.LoadGenerator.ProcessId}) on {environment.LoadGenerator.BootstrapServers}");
+
+// All timestamps lie in [end - span, end], well inside the decoder's accepted window for the whole run.
+var trafficEnd = started.AddMinutes(-1);
+var averageBytes = new SyntheticTraffic(LoadGenerator.Shape(options), trafficEnd, options.Messages).AverageBytes;
+
+Console.WriteLine($"[1/4] MaestroSla: {options.Messages:N0} request metrics through one TelemetryConsumer");
+var maestro = await MaestroIngestPhase.RunAsync(options, environment, trafficEnd, logs, ct);
+Console.WriteLine($"  {maestro.RequestsPerSecond:N0} requests/s over {maestro.Cost.Wall.TotalSeconds:0.0} s");
+
+IngestOutcome? naive = null;
+if (options.NaiveMessages > 0)
+{
+    Console.WriteLine($"[2/4] naive: first {options.NaiveMessages:N0} of the same messages, one Marten event per request");
+    naive = await NaiveIngestPhase.RunAsync(options, environment, trafficEnd, ct);
+    Console.WriteLine($"  {naive.RequestsPerSecond:N0} requests/s over {naive.Cost.Wall.TotalSeconds:0.0} s");
+}
+
+IngestOutcome? drain = null;
+if (options.DrainMessages > 0)
+{
+    Console.WriteLine($"[3/4] drain: one TelemetryConsumer reading a ready backlog, producer idle");
+    drain = await DrainPhase.RunAsync(options, environment, trafficEnd, averageBytes, logs, ct);
+    Console.WriteLine($"  {drain.RequestsPerSecond:N0} requests/s over {drain.Cost.Wall.TotalSeconds:0.0} s");
+}
+
+StageCosts? stages = null;
+if (options.StageMessages > 0)
+{
+    Console.WriteLine($"[4/4] stage costs on {Math.Min(options.StageMessages, options.Messages):N0} messages, one thread");
+    stages = await StageCostsPhase.RunAsync(options, environment, trafficEnd, ct);
+}
+
+Console.WriteLine();
+Console.WriteLine(Report.Render(options, commandLine, started, loadAtStart, postgres, averageBytes, maestro, naive, drain, stages));
+return maestro.Verified && (naive?.Verified ?? true) && (drain?.Verified ?? true) ? 0 : 1;
