@@ -1,4 +1,5 @@
 using MaestroSla.Api.Alerts;
+using MaestroSla.Api.Backups;
 using MaestroSla.Api.Caching;
 using MaestroSla.Api.Dashboard;
 using MaestroSla.Api.Demo;
@@ -37,6 +38,7 @@ public static class MaestroApp
         builder.AddMaestroOpenApi();
         await builder.AddMaestroStoreAsync();
         builder.AddMaestroIngest();
+        builder.AddMaestroBackups();
         builder.AddMaestroOperations();
         builder.Services.AddOptions<SlaOptions>()
             .Bind(builder.Configuration.GetSection(SlaOptions.Section))

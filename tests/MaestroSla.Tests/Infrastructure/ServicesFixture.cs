@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using MaestroSla.Api.Embedded;
 using MaestroSla.Ingest.Embedded;
+using MaestroSla.Tests.Backup;
 using Npgsql;
 using Testcontainers.PostgreSql;
 
@@ -9,13 +10,15 @@ namespace MaestroSla.Tests.Infrastructure;
 /// <summary>
 /// The real services every integration test talks to, started once: PostgreSQL (a Testcontainers container where
 /// a Docker engine answers, else a throwaway cluster from the machine's binaries) and a Kafka-protocol broker
-/// (librdkafka's mock cluster over TCP). Each test gets its own database and topic.
+/// (librdkafka's mock cluster over TCP); on first use, an S3-protocol server (s3rver). Each test gets its own
+/// database and topic.
 /// </summary>
 public sealed class ServicesFixture : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), $"maestrosla-tests-{Guid.NewGuid():N}");
     private EmbeddedPostgres? _embedded;
     private PostgreSqlContainer? _container;
+    private readonly Lazy<Task<S3rverProcess>> _s3 = new(S3rverProcess.StartAsync);
 
     public MockKafkaCluster Kafka { get; private set; } = null!;
 
@@ -49,6 +52,12 @@ public sealed class ServicesFixture : IAsyncLifetime
         return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
     }
 
+    /// <summary>
+    /// The S3-protocol server (s3rver, run with node), started on first use — only backup tests need it — and
+    /// stopped with the fixture. Fails, naming the fix, when it is not installed.
+    /// </summary>
+    public Task<S3rverProcess> S3Async() => _s3.Value;
+
     /// <remarks>
     /// The mock broker keeps only about 5 MiB per partition and silently drops older data: tests that produce
     /// much before consuming spread it over enough partitions, and always assert exact counts so a drop shows.
@@ -63,6 +72,10 @@ public sealed class ServicesFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Kafka.Dispose();
+        if (_s3.IsValueCreated && _s3.Value.IsCompletedSuccessfully)
+        {
+            await _s3.Value.Result.DisposeAsync();
+        }
         if (_container is not null)
         {
             await _container.DisposeAsync();

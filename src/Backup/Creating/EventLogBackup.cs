@@ -1,0 +1,274 @@
+using System.Data;
+using MaestroSla.Backup.Catalog;
+using MaestroSla.Backup.Format;
+using MaestroSla.Backup.Runs;
+using MaestroSla.Backup.Targets;
+using Marten;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace MaestroSla.Backup.Creating;
+
+public sealed class BackupInProgressException() : InvalidOperationException("Another backup of this event store is running");
+
+/// <summary>
+/// Makes one backup set: the events since its parent (none for a full backup, the previous backup for an
+/// incremental, the last full one for a differential) up to the safe high-water mark, read as raw rows in one
+/// snapshot, in gzip'd NDJSON segments, then the state segment, then — last — the manifest.
+/// </summary>
+public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, BackupOptions options, TimeProvider time, ILogger? logger = null)
+{
+    // Session advisory lock: one backup per event store at a time, whichever instance or process starts it.
+    private const long LockKey = 0x4D61_6573_7472_6F42;
+
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+
+    /// <param name="started">Called once the run is recorded (with its id), for callers that do not wait for the end.</param>
+    public async Task<BackupRun> RunAsync(BackupType requested, string trigger, CancellationToken ct, Action<BackupRun>? started = null)
+    {
+        await using var lockConnection = store.Storage.Database.CreateConnection();
+        await lockConnection.OpenAsync(ct);
+        if (!await ScalarAsync<bool>(lockConnection, $"select pg_try_advisory_lock({LockKey})", ct))
+        {
+            throw new BackupInProgressException();
+        }
+        try
+        {
+            return await RunLockedAsync(requested, trigger, started, ct);
+        }
+        finally
+        {
+            await ScalarAsync<bool>(lockConnection, $"select pg_advisory_unlock({LockKey})", CancellationToken.None);
+        }
+    }
+
+    private async Task<BackupRun> RunLockedAsync(BackupType requested, string trigger, Action<BackupRun>? onStarted, CancellationToken ct)
+    {
+        var catalog = await BackupCatalog.LoadAsync(target, ct);
+        var parent = requested switch
+        {
+            BackupType.Incremental => catalog.NewestRestorable(),
+            BackupType.Differential => catalog.NewestRestorable(BackupType.Full),
+            _ => null,
+        };
+        var type = parent is null ? BackupType.Full : requested;
+        var startedAt = time.GetUtcNow();
+        var started = time.GetTimestamp();
+        var id = BackupIds.New(type, startedAt);
+        var run = new BackupRun
+        {
+            Id = id,
+            BackupId = id,
+            RequestedType = requested,
+            Type = type,
+            ParentId = parent?.BackupId,
+            Trigger = trigger,
+            Target = target.Description,
+            Status = RunStatus.Running,
+            StartedAt = startedAt,
+            SequenceFrom = parent?.SequenceTo ?? 0,
+        };
+        var recorder = new RunRecorder<BackupRun>(store, run, time);
+        await recorder.SaveAsync(ct);
+        onStarted?.Invoke(run);
+        if (type != requested)
+        {
+            _logger.LogInformation("No complete full backup on {Target} to build on: backup {Id} is a full one", target.Description, id);
+        }
+
+        try
+        {
+            var manifest = await WriteSetAsync(run, recorder, ct);
+            run.Status = RunStatus.Succeeded;
+            run.Events = run.EventsDone = run.EventsTotal = manifest.EventCount;
+            run.Bytes = manifest.TotalBytes;
+        }
+        catch (Exception ex)
+        {
+            run.Status = RunStatus.Failed;
+            run.Error = ex.Message;
+            _logger.LogError(ex, "Backup {Id} failed", id);
+            await CleanUpAsync(id);
+            throw;
+        }
+        finally
+        {
+            run.FinishedAt = time.GetUtcNow();
+            run.Duration = time.GetElapsedTime(started);
+            await recorder.SaveAsync(CancellationToken.None);
+        }
+        _logger.LogInformation("Backup {Id} ({Type}) done: sequence ({From}, {To}], {Events} events, {Bytes} bytes in {Segments} segments, {Duration}",
+            id, type, run.SequenceFrom, run.SequenceTo, run.Events, run.Bytes, run.Segments, run.Duration);
+        return run;
+    }
+
+    private async Task<BackupManifest> WriteSetAsync(BackupRun run, RunRecorder<BackupRun> recorder, CancellationToken ct)
+    {
+        var tables = StoreTables.For(store);
+        var workDirectory = Directory.CreateTempSubdirectory($"maestrosla-backup-{run.Id}-").FullName;
+        try
+        {
+            await using var connection = store.Storage.Database.CreateConnection();
+            await connection.OpenAsync(ct);
+            // One snapshot for the mark, the events and the state: they describe the same moment.
+            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+            await ScalarAsync<object>(connection, "set transaction read only", ct);
+
+            var from = run.SequenceFrom;
+            var to = await SafeHighWaterMark.FindAsync(connection, tables, from, options.DeadGapAfter, _logger, ct);
+            run.SequenceTo = to;
+            run.EventsTotal = to - from;
+            await recorder.SaveAsync(ct);
+            _logger.LogInformation("Backup {Id} ({Type}, parent {Parent}) of sequence ({From}, {To}] to {Target}",
+                run.Id, run.Type, run.ParentId ?? "none", from, to, target.Description);
+
+            var segments = new List<BackupSegment>();
+            long events = 0;
+            DateTimeOffset? first = null, last = null;
+            var columns = EventRecord.SelectColumns(await EventColumnsAsync(connection, tables, ct));
+            SegmentFile? segment = null;
+            try
+            {
+                await using (var command = new NpgsqlCommand(
+                    $"select {string.Join(", ", columns)} from {tables.Events} where seq_id > $1 and seq_id <= $2 order by seq_id", connection))
+                {
+                    command.Parameters.Add(new NpgsqlParameter { Value = from });
+                    command.Parameters.Add(new NpgsqlParameter { Value = to });
+                    await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
+                    while (await reader.ReadAsync(ct))
+                    {
+                        segment ??= NewSegment(workDirectory, $"events-{segments.Count + 1:D6}.ndjson.gz", SegmentKinds.Events);
+                        var (sequence, timestamp) = EventRecord.WriteLine(segment.Line, reader, columns);
+                        segment.CountEvent(sequence, timestamp);
+                        await segment.EndLineAsync(ct);
+                        events++;
+                        if (segment.Events == options.SegmentEvents)
+                        {
+                            segments.Add(await FinishAsync(run, recorder, segment, events, ct));
+                            Extend(ref first, ref last, segments[^1]);
+                            segment = null;
+                        }
+                        else if ((events & 0xFFF) == 0)
+                        {
+                            run.EventsDone = events;
+                            await recorder.SaveProgressAsync(ct);
+                        }
+                    }
+                }
+                if (segment is not null)
+                {
+                    segments.Add(await FinishAsync(run, recorder, segment, events, ct));
+                    Extend(ref first, ref last, segments[^1]);
+                    segment = null;
+                }
+
+                segment = NewSegment(workDirectory, BackupState.SegmentName, SegmentKinds.State);
+                var state = await BackupState.WriteAsync(connection, tables, from, to, segment, ct);
+                segments.Add(await FinishAsync(run, recorder, segment, events, ct));
+                segment = null;
+                _logger.LogInformation("Backup {Id}: state with {Streams} streams, {DeadLetters} dead letters, {Offsets} stored offsets, {History} offset history rows",
+                    run.Id, state.Streams, state.DeadLetters, state.Offsets, state.History);
+            }
+            finally
+            {
+                if (segment is not null)
+                {
+                    await segment.DisposeAsync();
+                }
+            }
+            await transaction.CommitAsync(ct);
+
+            var manifest = new BackupManifest
+            {
+                FormatVersion = BackupManifest.CurrentFormatVersion,
+                BackupId = run.Id,
+                Type = run.Type,
+                ParentId = run.ParentId,
+                CreatedAt = run.StartedAt,
+                SequenceFrom = from,
+                SequenceTo = to,
+                EarliestEventAt = first,
+                LatestEventAt = last,
+                EventCount = events,
+                Schema = tables.EventSchema,
+                Segments = segments,
+            };
+            // Last: only now does the set exist as a backup.
+            await target.PutBytesAsync(run.Id, BackupManifest.FileName, manifest.ToUtf8Json(), ct);
+            return manifest;
+        }
+        finally
+        {
+            Directory.Delete(workDirectory, recursive: true);
+        }
+    }
+
+    private SegmentFile NewSegment(string directory, string name, string kind) =>
+        new(Path.Combine(directory, name), name, kind, options.Compression);
+
+    private async Task<BackupSegment> FinishAsync(BackupRun run, RunRecorder<BackupRun> recorder, SegmentFile segment, long eventsSoFar, CancellationToken ct)
+    {
+        var info = await segment.CompleteAsync(ct);
+        var raw = segment.RawBytes;
+        await segment.DisposeAsync();
+        await target.PutFileAsync(run.Id, info.Name, segment.Path, ct);
+        File.Delete(segment.Path);
+        run.Segments++;
+        run.Bytes += info.Bytes;
+        run.EventsDone = eventsSoFar;
+        await recorder.SaveProgressAsync(ct);
+        _logger.LogInformation("Backup {Id}: {Segment} stored ({Events} events, {Raw} bytes → {Bytes} gzip'd); {Done}/{Total} events",
+            run.Id, info.Name, info.Events, raw, info.Bytes, eventsSoFar, run.EventsTotal);
+        return info;
+    }
+
+    private static void Extend(ref DateTimeOffset? first, ref DateTimeOffset? last, BackupSegment segment)
+    {
+        if (segment.EarliestEventAt is { } earliest && (first is null || earliest < first))
+        {
+            first = earliest;
+        }
+        if (segment.LatestEventAt is { } latest && (last is null || latest > last))
+        {
+            last = latest;
+        }
+    }
+
+    /// <summary>Best effort: a crash leaves the segments anyway, which is why listing needs the manifest.</summary>
+    private async Task CleanUpAsync(string id)
+    {
+        try
+        {
+            foreach (var stored in await target.ListObjectsAsync(id, CancellationToken.None))
+            {
+                await target.DeleteAsync(id, stored.Name, CancellationToken.None);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Whatever went wrong here, the backup's own failure is what gets reported and rethrown.
+            _logger.LogWarning(ex, "The segments of failed backup {Id} could not be removed; it stays listed as incomplete", id);
+        }
+    }
+
+    private static async Task<HashSet<string>> EventColumnsAsync(NpgsqlConnection connection, StoreTables tables, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "select column_name from information_schema.columns where table_schema = $1 and table_name = 'mt_events'", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = tables.EventSchema });
+        var columns = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            columns.Add(reader.GetString(0));
+        }
+        return columns;
+    }
+
+    private static async Task<T?> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T?)await command.ExecuteScalarAsync(ct);
+    }
+}

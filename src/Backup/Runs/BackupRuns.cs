@@ -1,0 +1,113 @@
+using System.Text.Json.Serialization;
+using MaestroSla.Backup.Format;
+using Marten;
+
+namespace MaestroSla.Backup.Runs;
+
+[JsonConverter(typeof(CamelCaseEnumConverter<RunStatus>))]
+public enum RunStatus
+{
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// <summary>One backup attempt, stored as it goes: progress while running, then the outcome.</summary>
+public sealed class BackupRun
+{
+    public required string Id { get; set; }
+    public required BackupType RequestedType { get; set; }
+
+    /// <summary>What was made: an incremental or differential with no full backup to build on becomes a full one.</summary>
+    public BackupType Type { get; set; }
+
+    public string? BackupId { get; set; }
+    public string? ParentId { get; set; }
+    public required string Trigger { get; set; }
+    public required string Target { get; set; }
+    public RunStatus Status { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public TimeSpan? Duration { get; set; }
+    public long SequenceFrom { get; set; }
+    public long SequenceTo { get; set; }
+    public long Events { get; set; }
+    public long Bytes { get; set; }
+    public int Segments { get; set; }
+    public long EventsDone { get; set; }
+
+    /// <summary>Upper bound while running (the sequence range may have holes), the exact count once done.</summary>
+    public long EventsTotal { get; set; }
+
+    /// <summary>Progress for people and progress bars: events done of the total, 0–100.</summary>
+    public double Percent => Status == RunStatus.Succeeded ? 100 : EventsTotal <= 0 ? 0 : Math.Round(100.0 * EventsDone / EventsTotal, 1);
+
+    public string? Error { get; set; }
+}
+
+/// <summary>One restore attempt. Its duration is the recovery time (RTO) the status endpoint reports.</summary>
+public sealed class RestoreRun
+{
+    public required string Id { get; set; }
+    public string? BackupId { get; set; }
+    public IReadOnlyList<string> Chain { get; set; } = [];
+    public DateTimeOffset? PointInTime { get; set; }
+
+    /// <summary>The target database, without credentials.</summary>
+    public required string Target { get; set; }
+
+    public required string Source { get; set; }
+    public required string Trigger { get; set; }
+    public RunStatus Status { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public TimeSpan? Duration { get; set; }
+    public long EventsDone { get; set; }
+    public long EventsTotal { get; set; }
+
+    /// <summary>Progress of the replay, 0–100 (the projection rebuild after it is not counted).</summary>
+    public double Percent => Status == RunStatus.Succeeded ? 100 : EventsTotal <= 0 ? 0 : Math.Round(100.0 * EventsDone / EventsTotal, 1);
+
+    public int Streams { get; set; }
+    public int DeadLetters { get; set; }
+    public int KafkaOffsets { get; set; }
+    public int KafkaOffsetHistory { get; set; }
+    public long HighWaterMark { get; set; }
+    public TimeSpan? ReplayDuration { get; set; }
+    public TimeSpan? RebuildDuration { get; set; }
+    public string? Error { get; set; }
+}
+
+public static class BackupStoreConfiguration
+{
+    /// <summary>The run records backups and restores keep in the live store.</summary>
+    public static StoreOptions ConfigureBackups(this StoreOptions options)
+    {
+        options.Schema.For<BackupRun>().Index(x => x.StartedAt);
+        options.Schema.For<RestoreRun>().Index(x => x.StartedAt);
+        return options;
+    }
+}
+
+/// <summary>
+/// Saves a run document at its start, end, and at most every <see cref="Every"/> in between, so progress is visible
+/// through the API (and across instances) without a write per event.
+/// </summary>
+internal sealed class RunRecorder<T>(IDocumentStore store, T run, TimeProvider time) where T : notnull
+{
+    private static readonly TimeSpan Every = TimeSpan.FromSeconds(1);
+    private long _lastSaved = long.MinValue;
+
+    public T Run { get; } = run;
+
+    public async Task SaveAsync(CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        session.Store(Run);
+        await session.SaveChangesAsync(ct);
+        _lastSaved = time.GetTimestamp();
+    }
+
+    public Task SaveProgressAsync(CancellationToken ct) =>
+        _lastSaved != long.MinValue && time.GetElapsedTime(_lastSaved) < Every ? Task.CompletedTask : SaveAsync(ct);
+}
