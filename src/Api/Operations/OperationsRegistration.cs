@@ -46,6 +46,7 @@ public static class OperationsRegistration
             .AddCheck("self", () => HealthCheckResult.Healthy("the process answers"), tags: [Live])
             .Add(new HealthCheckRegistration("postgresql", PostgreSqlCheck, failureStatus: null, tags: [Ready], timeout))
             .AddCheck<EventStoreSchemaHealthCheck>("event-store-schema", tags: [Ready], timeout: timeout)
+            .AddCheck<BackupTargetHealthCheck>("backup-target", tags: [Ready], timeout: timeout)
             // Projection lag against the high-water mark, for every async projection (latency_rollups today).
             .AddMartenAsyncDaemonHealthCheck(operations.MaxProjectionLag)
             // The lag check cannot see a frozen high-water mark (projections catch up to it and look fine); this

@@ -55,13 +55,13 @@ public sealed class HealthEndpointTests(ServicesFixture services)
         var ready = await HealthReply.WaitAsync(app.Client, "/ready", r => r.Code == HttpStatusCode.OK, Patience);
         ready.Code.ShouldBe(HttpStatusCode.OK, ready.Body);
         ready.Components.Keys.Order(StringComparer.Ordinal).ShouldBe(
-            ["event-store-schema", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-lag"]);
+            ["backup-target", "event-store-schema", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-lag"]);
 
         var health = await HealthReply.GetAsync(app.Client, "/health");
         health.Code.ShouldBe(HttpStatusCode.OK, health.Body);
         health.Status.ShouldBe("Healthy", health.Body);
         health.Components.Keys.Order(StringComparer.Ordinal).ShouldBe(
-            ["event-store-schema", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-high-water", "projection-lag", "self"]);
+            ["backup-target", "event-store-schema", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-high-water", "projection-lag", "self"]);
         foreach (var (name, component) in health.Components)
         {
             component.Status.ShouldBe("Healthy", $"{name}: {component.Description}");
@@ -69,6 +69,7 @@ public sealed class HealthEndpointTests(ServicesFixture services)
             component.LatencyMs.ShouldBeGreaterThanOrEqualTo(0, name);
         }
         health.Components["postgresql"].Description!.ShouldStartWith("PostgreSQL 1");
+        health.Components["backup-target"].Description!.ShouldContain("backup set(s)");
         health.Components["kafka-consumer-assignment"].Description!.ShouldContain("2 partition(s)");
         health.Components["kafka-consumer-lag"].Description!.ShouldContain("0 message(s) behind");
         health.Body.ShouldContain("\"sampleLatencyMs\"");
