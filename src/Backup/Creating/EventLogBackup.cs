@@ -126,7 +126,7 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
             var segments = new List<BackupSegment>();
             long events = 0;
             DateTimeOffset? first = null, last = null;
-            var columns = EventRecord.SelectColumns(await EventColumnsAsync(connection, tables, ct));
+            var columns = EventRecord.SelectColumns(await tables.EventColumnsAsync(connection, ct));
             SegmentFile? segment = null;
             try
             {
@@ -252,19 +252,6 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
         }
     }
 
-    private static async Task<HashSet<string>> EventColumnsAsync(NpgsqlConnection connection, StoreTables tables, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            "select column_name from information_schema.columns where table_schema = $1 and table_name = 'mt_events'", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = tables.EventSchema });
-        var columns = new HashSet<string>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            columns.Add(reader.GetString(0));
-        }
-        return columns;
-    }
 
     private static async Task<T?> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken ct)
     {

@@ -1,5 +1,6 @@
 using MaestroSla.Ingest.Storage;
 using Marten;
+using Npgsql;
 
 namespace MaestroSla.Backup.Format;
 
@@ -17,4 +18,22 @@ internal sealed record StoreTables(string EventSchema, string Schema, string Dea
         store.Options.Events.DatabaseSchemaName,
         store.Options.DatabaseSchemaName,
         store.Options.FindOrResolveDocumentType(typeof(DeadLetter)).TableName.QualifiedName);
+
+    /// <summary>
+    /// The columns mt_events has in this database: Marten adds optional ones (headers, correlation ids …) by
+    /// configuration, and a backup carries exactly those present.
+    /// </summary>
+    public async Task<HashSet<string>> EventColumnsAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "select column_name from information_schema.columns where table_schema = $1 and table_name = 'mt_events'", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = EventSchema });
+        var columns = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            columns.Add(reader.GetString(0));
+        }
+        return columns;
+    }
 }

@@ -309,7 +309,7 @@ public sealed class EventLogRestore(
         NpgsqlConnection connection, StoreTables tables, IReadOnlyList<BackupManifest> chain, IBackupTarget source,
         DateTimeOffset? pointInTime, RestoreRun run, RunRecorder<RestoreRun> recorder, CancellationToken ct)
     {
-        var present = await EventColumnsAsync(connection, tables, ct);
+        var present = await tables.EventColumnsAsync(connection, ct);
         var optional = EventRecord.OptionalColumns.Where(present.Contains).ToArray();
         var columns = string.Join(", ", EventRecord.RequiredColumns.Concat(optional));
         var record = new EventRecord();
@@ -479,19 +479,6 @@ public sealed class EventLogRestore(
         await ExecuteAsync(connection, $"truncate table {string.Join(", ", tables)} cascade", ct);
     }
 
-    private static async Task<HashSet<string>> EventColumnsAsync(NpgsqlConnection connection, StoreTables tables, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            "select column_name from information_schema.columns where table_schema = $1 and table_name = 'mt_events'", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = tables.EventSchema });
-        var columns = new HashSet<string>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            columns.Add(reader.GetString(0));
-        }
-        return columns;
-    }
 
     private static async Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken ct)
     {
