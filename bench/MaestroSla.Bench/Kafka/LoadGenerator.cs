@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
+using MaestroSla.Ingest.Kafka;
 using MaestroSla.Bench.Traffic;
 using MaestroSla.Ingest.Embedded;
 
@@ -133,18 +134,7 @@ internal static class LoadGenerator
             {
                 errors++;
             }
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(partitions[index % partitions.Length], message);
-                    break;
-                }
-                catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(5));
-                }
-            }
+            producer.ProduceWaitingForRoom(partitions[index % partitions.Length], message);
         }
         var remaining = producer.Flush(TimeSpan.FromMinutes(2));
         Reply(string.Create(CultureInfo.InvariantCulture,

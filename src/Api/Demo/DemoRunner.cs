@@ -111,25 +111,14 @@ public sealed class DemoRunner(
         // Round robin over the partitions: librdkafka's partitioners stick to one partition per batch, which the
         // embedded broker's 5 MiB per partition cannot hold during a backfill.
         var partition = new TopicPartition(topic, (int)(_sent++ % _partitions));
-        while (true)
+        producer.ProduceWaitingForRoom(partition, new Message<Null, byte[]> { Value = message }, report =>
         {
-            try
+            if (report.Error.IsError)
             {
-                producer.Produce(partition, new Message<Null, byte[]> { Value = message }, report =>
-                {
-                    if (report.Error.IsError)
-                    {
-                        throw new KafkaException(report.Error);
-                    }
-                    delivered.AddOrUpdate(report.Partition.Value, report.Offset.Value, (_, seen) => Math.Max(seen, report.Offset.Value));
-                });
-                return;
+                throw new KafkaException(report.Error);
             }
-            catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
-        }
+            delivered.AddOrUpdate(report.Partition.Value, report.Offset.Value, (_, seen) => Math.Max(seen, report.Offset.Value));
+        });
     }
 
     private async Task WaitUntilStoredAsync(ConcurrentDictionary<int, long> delivered, CancellationToken ct)

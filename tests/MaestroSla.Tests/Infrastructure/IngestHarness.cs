@@ -95,24 +95,13 @@ public sealed class IngestHarness : IAsyncDisposable
             // Round robin: librdkafka's partitioners stick to one partition per batch, and the mock broker drops
             // the oldest data of a partition past 5 MiB, read or not.
             var partition = new TopicPartition(Topic, sent++ % Partitions);
-            while (true)
+            producer.ProduceWaitingForRoom(partition, new Message<Null, byte[]> { Value = message }, report =>
             {
-                try
+                if (report.Error.IsError)
                 {
-                    producer.Produce(partition, new Message<Null, byte[]> { Value = message }, report =>
-                    {
-                        if (report.Error.IsError)
-                        {
-                            Interlocked.Increment(ref failed);
-                        }
-                    });
-                    break;
+                    Interlocked.Increment(ref failed);
                 }
-                catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(20));
-                }
-            }
+            });
         }
         producer.Flush(TimeSpan.FromSeconds(30));
         if (failed > 0)

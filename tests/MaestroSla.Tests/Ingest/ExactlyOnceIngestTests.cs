@@ -52,7 +52,7 @@ public sealed class ExactlyOnceIngestTests(ServicesFixture services)
         // A second member joins: the partitions are split between the two.
         var (_, secondProgress) = await harness.StartConsumerAsync();
         harness.Produce(thirds[1]);
-        await WaitUntilAsync(() => secondProgress.StoredMessages > 0);
+        await Eventually.HoldsAsync(() => secondProgress.StoredMessages > 0, "the second member stored a batch", Patience);
 
         // The first member leaves: the second takes all partitions over from the stored offsets.
         await first.StopAsync(CancellationToken.None);
@@ -75,19 +75,6 @@ public sealed class ExactlyOnceIngestTests(ServicesFixture services)
         foreach (var (service, expected) in traffic.ErrorsByService)
         {
             errors.GetValueOrDefault(service).ShouldBe(expected, $"errors of {service}");
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("Condition not met in time");
-            }
-            await Task.Delay(100);
         }
     }
 }

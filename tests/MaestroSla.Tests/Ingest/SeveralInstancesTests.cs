@@ -27,7 +27,7 @@ public sealed partial class SeveralInstancesTests(ServicesFixture services)
         {
             harness.Produce(halves[0]);
             (await harness.WaitForStoredRequestsAsync(60_000, TimeSpan.FromSeconds(120))).ShouldBe(60_000);
-            await WaitUntilAsync(() => assignments.ContainsKey(first.Id) && assignments.ContainsKey(second.Id), "both instances own partitions");
+            await Eventually.HoldsAsync(() => assignments.ContainsKey(first.Id) && assignments.ContainsKey(second.Id), "both instances own partitions", TimeSpan.FromSeconds(90));
             Partitions(assignments[first.Id]).Intersect(Partitions(assignments[second.Id])).ShouldBeEmpty();
 
             // One instance dies without a word; the other takes all partitions over from the stored offsets.
@@ -35,7 +35,7 @@ public sealed partial class SeveralInstancesTests(ServicesFixture services)
             await first.WaitForExitAsync();
             harness.Produce(halves[1]);
             (await harness.WaitForStoredRequestsAsync(traffic.TotalRequests, TimeSpan.FromSeconds(120))).ShouldBe(traffic.TotalRequests);
-            await WaitUntilAsync(() => Partitions(assignments[second.Id]).Count == harness.Partitions, "the survivor owns every partition");
+            await Eventually.HoldsAsync(() => Partitions(assignments[second.Id]).Count == harness.Partitions, "the survivor owns every partition", TimeSpan.FromSeconds(90));
             await ExactlyOnceIngestTests.AssertExactlyAsync(harness, traffic);
 
             // Both ran the async daemon (HotCold): the rollups count every request once, not once per node.
@@ -78,19 +78,6 @@ public sealed partial class SeveralInstancesTests(ServicesFixture services)
 
     private static HashSet<int> Partitions(string assignedLine) =>
         PartitionNumber().Matches(assignedLine).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Not reached in time: {what}");
-            }
-            await Task.Delay(200);
-        }
-    }
 
     [GeneratedRegex(@"^\s*Assigned\s")]
     private static partial Regex AssignedLine();
