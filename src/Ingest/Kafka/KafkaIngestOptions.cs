@@ -17,7 +17,10 @@ public sealed class KafkaIngestOptions
     /// <summary>Partitions of the topic the embedded cluster creates (real clusters are provisioned by operators).</summary>
     public int EmbeddedPartitions { get; set; } = 32;
 
-    /// <summary>A batch is stored at the latest this long after its first message.</summary>
+    /// <summary>
+    /// A batch is handed to the writer at the latest this long after its first message, or when the previous
+    /// batch has committed if that takes longer (one write is in flight at a time).
+    /// </summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>A batch is stored as soon as it holds this many messages.</summary>
@@ -51,6 +54,13 @@ public sealed class KafkaIngestOptions
         if (!Client.ContainsKey("fetch.queue.backoff.ms"))
         {
             config.Set("fetch.queue.backoff.ms", "10");
+        }
+        // By default Confluent.Kafka copies every message's topic name (a new string), timestamp and headers (a new
+        // Headers object) out of librdkafka; the consumer reads one configured topic and needs none of them.
+        // Partition, offset and value still come. Client settings still win.
+        if (!Client.ContainsKey(ConfigPropertyNames.Consumer.ConsumeResultFields))
+        {
+            config.ConsumeResultFields = "none";
         }
         return config;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Confluent.Kafka;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Batching;
@@ -17,6 +18,11 @@ namespace MaestroSla.Ingest.Kafka;
 /// events and the partitions' next offsets commit in one PostgreSQL transaction, and every (re)assigned
 /// partition resumes from the offset stored there. Invalid messages become dead letters in the same transaction.
 /// </summary>
+/// <remarks>
+/// Two batches take turns: while one is written in the background, the loop keeps reading into the other, so
+/// consuming does not stop while PostgreSQL commits. At most one write is in flight, and the next batch is
+/// handed over only after it committed, so each write is fenced on offsets that are stored, never on hopes.
+/// </remarks>
 public sealed class TelemetryConsumer(
     IOptions<KafkaIngestOptions> options,
     KafkaBootstrap bootstrap,
@@ -28,15 +34,15 @@ public sealed class TelemetryConsumer(
     ILogger<TelemetryConsumer> logger) : BackgroundService
 {
     private readonly KafkaIngestOptions _options = options.Value;
-    private readonly IngestBatch _batch = new();
 
-    // Per assigned partition: the offset stored in PostgreSQL (null: none yet), i.e. what the next flush expects.
+    // The batch the loop reads into, and the one written by _write (or idle when _write is null).
+    private PendingBatch _filling = new();
+    private PendingBatch _writing = new();
+    private Task? _write;
+
+    // Per assigned partition: the offset committed in PostgreSQL (null: none yet). Only the loop and the group
+    // callbacks (which run inside Consume, on the loop) touch it, and only after a write is settled.
     private readonly Dictionary<int, long?> _storedOffsets = [];
-
-    // Per partition present in the current batch: the offset after its last message.
-    private readonly Dictionary<int, long> _batchNextOffsets = [];
-
-    private readonly Stopwatch _batchAge = new();
 
     // Without the stored offsets a partition cannot start safely, so keep asking until the database answers.
     private readonly ResiliencePipeline _untilDatabaseAnswers = new ResiliencePipelineBuilder()
@@ -63,8 +69,8 @@ public sealed class TelemetryConsumer(
         Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
     /// <summary>
-    /// Models a crash for the tests: the loop stops with neither a final flush nor leaving the group, and the
-    /// Kafka client is disposed without Close(), as when the process dies.
+    /// Models a crash for the tests: the loop stops with neither a final flush nor leaving the group, a write in
+    /// progress is rolled back, and the Kafka client is disposed without Close(), as when the process dies.
     /// </summary>
     internal void SimulateCrash() => _crash.Cancel();
 
@@ -72,7 +78,8 @@ public sealed class TelemetryConsumer(
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _crash.Token);
         var ct = linked.Token;
-        using var consumer = new ConsumerBuilder<Ignore, byte[]?>(_options.ToConsumerConfig(bootstrap.BootstrapServers, bootstrap.GroupId))
+        using var consumer = new ConsumerBuilder<Ignore, KafkaTelemetry>(_options.ToConsumerConfig(bootstrap.BootstrapServers, bootstrap.GroupId))
+            .SetValueDeserializer(new TelemetryDeserializer(decoder))
             .SetPartitionsAssignedHandler(OnAssigned)
             .SetPartitionsRevokedHandler(OnRevoked)
             .SetPartitionsLostHandler(OnLost)
@@ -91,17 +98,39 @@ public sealed class TelemetryConsumer(
                 }
 
                 var result = Consume(consumer, ct);
+                // A group callback inside Consume may have asked for a rewind; then this message is read again.
+                if (_rewindNeeded)
+                {
+                    continue;
+                }
                 if (result?.Message is not null)
                 {
                     Accept(result);
                 }
 
+                // Settle a finished write at once: stored offsets, Kafka's lag offsets and progress follow the commit.
+                if (_write is { IsCompleted: true })
+                {
+                    Settle(consumer);
+                }
+
                 // Store when the batch is full, old enough, or when there is nothing more to read right now:
                 // under load batches grow up to the limits, while a quiet topic is stored at once.
-                var caughtUp = result is null;
-                if (!_batch.IsEmpty && (caughtUp || _batch.MessageCount >= _options.MaxBatchMessages || _batchAge.Elapsed >= _options.FlushInterval))
+                var full = _filling.Batch.MessageCount >= _options.MaxBatchMessages;
+                var due = full || result is null || Environment.TickCount64 >= _filling.FlushBy;
+                if (_filling.Batch.IsEmpty || !due)
                 {
-                    await FlushAsync(consumer, ct);
+                    continue;
+                }
+                if (_write is not null && full)
+                {
+                    // The only wait on the database under load: a full batch while the previous one still commits.
+                    await SettleAsync(consumer);
+                }
+                // Otherwise, with a write in flight, keep reading: the batch goes as soon as that write is settled.
+                if (_write is null && !_filling.Batch.IsEmpty)
+                {
+                    StartWrite();
                 }
             }
         }
@@ -111,13 +140,21 @@ public sealed class TelemetryConsumer(
 
         if (_crash.IsCancellationRequested)
         {
+            // The crash token rolled a write in progress back; wait for it so that nothing outlives the consumer.
+            if (_write is not null)
+            {
+                await _write.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
             return;
         }
 
-        // Shutting down: store what was read, then leave the group so the partitions move on at once.
-        if (!_batch.IsEmpty)
+        // Shutting down: finish the write in progress and store what was read, then leave the group so the
+        // partitions move on at once.
+        await SettleAsync(consumer);
+        if (!_filling.Batch.IsEmpty)
         {
-            await FlushAsync(consumer, CancellationToken.None);
+            StartWrite();
+            await SettleAsync(consumer);
         }
         consumer.Close();
         progress.Assigned([]);
@@ -129,7 +166,7 @@ public sealed class TelemetryConsumer(
         base.Dispose();
     }
 
-    private ConsumeResult<Ignore, byte[]?>? Consume(IConsumer<Ignore, byte[]?> consumer, CancellationToken ct)
+    private ConsumeResult<Ignore, KafkaTelemetry>? Consume(IConsumer<Ignore, KafkaTelemetry> consumer, CancellationToken ct)
     {
         try
         {
@@ -143,74 +180,125 @@ public sealed class TelemetryConsumer(
         }
     }
 
-    private void Accept(ConsumeResult<Ignore, byte[]?> result)
+    private void Accept(ConsumeResult<Ignore, KafkaTelemetry> result)
     {
-        if (_batch.IsEmpty)
+        var batch = _filling.Batch;
+        if (batch.IsEmpty)
         {
-            _batchAge.Restart();
+            _filling.FlushBy = Environment.TickCount64 + (long)_options.FlushInterval.TotalMilliseconds;
         }
 
         var partition = result.Partition.Value;
-        if (!_batchNextOffsets.ContainsKey(partition)
-            && _storedOffsets.TryGetValue(partition, out var expected) && expected is { } from && result.Offset.Value > from + 1)
+        var offset = result.Offset.Value;
+        // One lookup per message: the slot is written below, and nothing touches the dictionary in between.
+        ref var next = ref CollectionsMarshal.GetValueRefOrAddDefault(_filling.NextOffsets, partition, out var seen);
+        if (!seen && ExpectedOffset(partition) is { } from && offset > from + 1)
         {
             // Kafka moved us past offsets we never read (retention deleted them unread, or compaction): say so loudly.
             logger.LogWarning(
                 "Partition {Topic}[{Partition}]: offsets {From}..{To} were not available and are skipped",
-                result.Topic, partition, from, result.Offset.Value - 1);
+                _options.Topic, partition, from, offset - 1);
         }
+        next = offset + 1;
 
-        var payload = result.Message.Value;
-        var decoded = decoder.Decode(payload);
-        if (decoded.IsValid)
+        // Decoded inside Consume already (TelemetryDeserializer).
+        var message = result.Message.Value;
+        if (message.Decoded.IsValid)
         {
-            _batch.Add(decoded);
+            batch.Add(message.Decoded);
         }
         else
         {
-            _batch.AddDeadLetter(DeadLetter.FromKafka(result.Topic, result.Partition.Value, result.Offset.Value, payload, decoded.Error!, time.GetUtcNow()));
+            batch.AddDeadLetter(DeadLetter.FromKafka(_options.Topic, partition, offset, message.RejectedPayload, message.Decoded.Error!, time.GetUtcNow()));
         }
-        _batchNextOffsets[result.Partition.Value] = result.Offset.Value + 1;
     }
 
-    private async Task FlushAsync(IConsumer<Ignore, byte[]?> consumer, CancellationToken ct)
-    {
-        var advances = new List<PartitionAdvance>(_batchNextOffsets.Count);
-        foreach (var (partition, next) in _batchNextOffsets)
-        {
-            advances.Add(new PartitionAdvance(partition, _storedOffsets.GetValueOrDefault(partition), next));
-        }
+    /// <summary>Where the batch being filled starts reading a partition: after the batch in flight, or at the stored offset.</summary>
+    private long? ExpectedOffset(int partition) =>
+        _write is not null && _writing.NextOffsets.TryGetValue(partition, out var afterWrite)
+            ? afterWrite
+            : _storedOffsets.GetValueOrDefault(partition);
 
-        var requests = _batch.RequestCount;
-        var messages = _batch.MessageCount;
-        var deadLetters = _batch.DeadLetters.Count;
-        try
+    /// <summary>Hands the filled batch to a background write and starts filling the other. Only with no write in flight.</summary>
+    private void StartWrite()
+    {
+        Debug.Assert(_write is null, "one write at a time: the next one is fenced on the offsets the previous one stored");
+        var batch = _filling;
+        foreach (var (partition, next) in batch.NextOffsets)
         {
-            await writer.WriteAsync(_batch, bootstrap.GroupId, _options.Topic, advances, ct);
-            foreach (var advance in advances)
+            batch.Advances.Add(new PartitionAdvance(partition, _storedOffsets.GetValueOrDefault(partition), next));
+        }
+        (_filling, _writing) = (_writing, batch);
+        // On the thread pool, so that encoding the histograms overlaps reading too. Only a crash cancels it (rolled
+        // back, as in a killed process); a graceful stop lets it commit.
+        _write = Task.Run(() => writer.WriteAsync(batch.Batch, bootstrap.GroupId, _options.Topic, batch.Advances, _crash.Token));
+    }
+
+    private async Task SettleAsync(IConsumer<Ignore, KafkaTelemetry> consumer)
+    {
+        if (_write is not null)
+        {
+            // Settle reads the outcome from the task.
+            await _write.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            Settle(consumer);
+        }
+    }
+
+    /// <summary>For the group callbacks, which are synchronous and run on the consume thread.</summary>
+    private void SettleNow(IConsumer<Ignore, KafkaTelemetry> consumer)
+    {
+        if (_write is not null)
+        {
+            _write.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
+            Settle(consumer);
+        }
+    }
+
+    /// <summary>Takes the outcome of the finished write into account. On the loop only (or its callbacks).</summary>
+    private void Settle(IConsumer<Ignore, KafkaTelemetry> consumer)
+    {
+        var write = _write!;
+        var batch = _writing;
+        _write = null;
+        if (write.IsCompletedSuccessfully)
+        {
+            foreach (var advance in batch.Advances)
             {
                 _storedOffsets[advance.Partition] = advance.Next;
-                // For lag tools only; resuming never depends on it.
-                consumer.StoreOffset(new TopicPartitionOffset(_options.Topic, advance.Partition, advance.Next));
+                StoreOffsetForLagTools(consumer, advance);
             }
-            progress.Stored(messages, requests, deadLetters);
+            progress.Stored(batch.Batch.MessageCount, batch.Batch.RequestCount, batch.Batch.DeadLetters.Count);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        else
         {
             // Nothing of the batch was stored. Whatever the cause (fenced by another consumer, database away),
-            // the safe next step is the same: read again from the offsets that are stored.
-            logger.LogWarning(ex, "Batch of {Messages} messages not stored; rewinding to the stored offsets", messages);
+            // the safe next step is the same: read again from the offsets that are stored. The batch being filled
+            // continues where the failed one stopped, so it goes too.
+            logger.LogWarning(write.Exception?.GetBaseException(), "Batch of {Messages} messages not stored; rewinding to the stored offsets", batch.Batch.MessageCount);
+            _filling.Clear();
             _rewindNeeded = true;
         }
-        finally
+        batch.Clear();
+    }
+
+    private void StoreOffsetForLagTools(IConsumer<Ignore, KafkaTelemetry> consumer, PartitionAdvance advance)
+    {
+        try
         {
-            _batch.Clear();
-            _batchNextOffsets.Clear();
+            // For lag tools only; resuming never depends on it.
+            consumer.StoreOffset(new TopicPartitionOffset(_options.Topic, advance.Partition, advance.Next));
+        }
+        catch (KafkaException ex)
+        {
+            // The batch is committed either way; a partition librdkafka no longer holds just keeps its old lag.
+            logger.LogDebug("Kafka offset {Partition}@{Offset} not stored for lag tools: {Reason}", advance.Partition, advance.Next, ex.Error.Reason);
         }
     }
 
-    private async Task RewindAsync(IConsumer<Ignore, byte[]?> consumer, CancellationToken ct)
+    private async Task RewindAsync(IConsumer<Ignore, KafkaTelemetry> consumer, CancellationToken ct)
     {
+        // Whatever set the flag settled the write already; the offsets read below must not move under us.
+        Debug.Assert(_write is null, "no write in flight while rewinding");
         var stored = await LoadStoredOffsetsAsync(ct);
         foreach (var partition in consumer.Assignment)
         {
@@ -221,9 +309,10 @@ public sealed class TelemetryConsumer(
         _rewindNeeded = false;
     }
 
-    private IEnumerable<TopicPartitionOffset> OnAssigned(IConsumer<Ignore, byte[]?> consumer, List<TopicPartition> partitions)
+    private IEnumerable<TopicPartitionOffset> OnAssigned(IConsumer<Ignore, KafkaTelemetry> consumer, List<TopicPartition> partitions)
     {
         // Group callbacks are synchronous and run on the consume thread, which has nothing else to do meanwhile.
+        // A write in flight holds none of these partitions (they were revoked, and so settled, or never ours).
         var stored = LoadStoredOffsetsAsync(CancellationToken.None).GetAwaiter().GetResult();
         var positions = new List<TopicPartitionOffset>(partitions.Count);
         foreach (var partition in partitions)
@@ -237,29 +326,34 @@ public sealed class TelemetryConsumer(
         return positions;
     }
 
-    private void OnRevoked(IConsumer<Ignore, byte[]?> consumer, List<TopicPartitionOffset> partitions)
+    private void OnRevoked(IConsumer<Ignore, KafkaTelemetry> consumer, List<TopicPartitionOffset> partitions)
     {
-        // Store what was read from these partitions before their next owner reads the stored offsets.
-        if (!_batch.IsEmpty)
+        // Store what was read from these partitions before their next owner reads the stored offsets: first the
+        // batch in flight, then the one being filled (dropped instead if the first one failed).
+        SettleNow(consumer);
+        if (!_filling.Batch.IsEmpty)
         {
-            FlushAsync(consumer, CancellationToken.None).GetAwaiter().GetResult();
+            StartWrite();
+            SettleNow(consumer);
         }
         Forget(consumer, partitions);
         logger.LogInformation("Revoked {Partitions}", string.Join(",", partitions.Select(p => p.Partition.Value)));
     }
 
-    private void OnLost(IConsumer<Ignore, byte[]?> consumer, List<TopicPartitionOffset> partitions)
+    private void OnLost(IConsumer<Ignore, KafkaTelemetry> consumer, List<TopicPartitionOffset> partitions)
     {
-        // Someone else may own these already: storing now could only lose the race, so drop the batch and
-        // re-read whatever is still ours from the stored offsets.
-        _batch.Clear();
-        _batchNextOffsets.Clear();
+        // Someone else may own these already: storing the batch being filled could only lose the race, so drop it
+        // and re-read whatever is still ours from the stored offsets. A write already in flight cannot be called
+        // back; it commits before the new owner stores anything or the fence rejects it. Wait for it, so that the
+        // rewind reads offsets that no longer move.
+        SettleNow(consumer);
+        _filling.Clear();
         Forget(consumer, partitions);
         _rewindNeeded = true;
         logger.LogWarning("Lost {Partitions}", string.Join(",", partitions.Select(p => p.Partition.Value)));
     }
 
-    private void Forget(IConsumer<Ignore, byte[]?> consumer, List<TopicPartitionOffset> partitions)
+    private void Forget(IConsumer<Ignore, KafkaTelemetry> consumer, List<TopicPartitionOffset> partitions)
     {
         foreach (var partition in partitions)
         {
@@ -275,4 +369,27 @@ public sealed class TelemetryConsumer(
             await connection.OpenAsync(token);
             return await StoredKafkaOffsets.LoadAsync(connection, store.Options.DatabaseSchemaName, bootstrap.GroupId, _options.Topic, token);
         }, ct).AsTask();
+
+    /// <summary>One of the two batches that take turns: filled by the loop, then written in the background.</summary>
+    private sealed class PendingBatch
+    {
+        public IngestBatch Batch { get; } = new();
+
+        // Per partition present in the batch: the offset after its last message.
+        public Dictionary<int, long> NextOffsets { get; } = [];
+
+        // Set when the batch is handed to the writer: where each partition starts (the stored offset) and ends.
+        public List<PartitionAdvance> Advances { get; } = [];
+
+        // When it is due at the latest, in Environment.TickCount64 milliseconds: the loop reads the clock once per
+        // message, and this coarse one costs a fraction of Stopwatch's.
+        public long FlushBy { get; set; }
+
+        public void Clear()
+        {
+            Batch.Clear();
+            NextOffsets.Clear();
+            Advances.Clear();
+        }
+    }
 }
