@@ -15,8 +15,11 @@ namespace MaestroSla.Contracts.Latency;
 /// what ingest, projections and reports do hundreds of thousands of times: encode, decode-and-add, and clear.
 /// HdrHistogram.NET's own encoder and decoder allocate two or three copies of the whole counts array per call
 /// (~340 KB and ~190 KB, 60–130 µs measured here), which bounded both ingest and projection speed. The bytes
-/// written are HdrHistogram's standard compressed V2 encoding, so any HdrHistogram implementation reads them
-/// (<see cref="HistogramEncoding.DecodeFromCompressedByteBuffer"/> included, as the tests check).
+/// written are HdrHistogram's standard V2 encoding, uncompressed, so any HdrHistogram implementation reads them
+/// (<see cref="HistogramEncoding.DecodeFromByteBuffer"/> included, as the tests check). Uncompressed, because
+/// zlib's per-call set-up cost more than the decoding itself (a rebuild merges tens of millions of histograms,
+/// docs/benchmarks.md), while the zig-zag run-length payload of a minute's histogram is as small either way; the
+/// compressed form is still read.
 /// Not thread-safe.
 /// </remarks>
 public sealed class LatencyHistogram : LongHistogram
@@ -84,15 +87,15 @@ public sealed class LatencyHistogram : LongHistogram
 
     public double? MaxMs => IsEmpty ? null : this.HighestEquivalentValue(ValueOf(_maxIndex)) / 1000.0;
 
-    /// <summary>HdrHistogram's compressed V2 encoding of the counts.</summary>
+    /// <summary>HdrHistogram's V2 encoding of the counts, uncompressed (see the remarks on the class).</summary>
     public byte[] Encode()
     {
         // ZigZag LEB128 takes at most 9 bytes per count; runs of zeros shrink to one entry.
-        var payload = ArrayPool<byte>.Shared.Rent(HeaderLength + (9 * (_maxIndex + 2)));
+        var buffer = ArrayPool<byte>.Shared.Rent(HeaderLength + (9 * (_maxIndex + 2)));
         try
         {
-            var length = HeaderLength + WriteCounts(payload.AsSpan(HeaderLength));
-            var header = payload.AsSpan(0, HeaderLength);
+            var length = HeaderLength + WriteCounts(buffer.AsSpan(HeaderLength));
+            var header = buffer.AsSpan(0, HeaderLength);
             BinaryPrimitives.WriteInt32BigEndian(header, CookieV2);
             BinaryPrimitives.WriteInt32BigEndian(header[4..], length - HeaderLength);
             BinaryPrimitives.WriteInt32BigEndian(header[8..], 0); // normalizing index offset
@@ -100,30 +103,29 @@ public sealed class LatencyHistogram : LongHistogram
             BinaryPrimitives.WriteInt64BigEndian(header[16..], 1); // lowest discernible value
             BinaryPrimitives.WriteInt64BigEndian(header[24..], HighestTrackableMicros);
             BinaryPrimitives.WriteDoubleBigEndian(header[32..], 1.0); // integer to double conversion ratio
-
-            using var compressed = new MemoryStream(64 + (length / 2));
-            compressed.Write(stackalloc byte[8]); // cookie and length, filled in below
-            using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-            {
-                zlib.Write(payload, 0, length);
-            }
-            var bytes = compressed.ToArray();
-            BinaryPrimitives.WriteInt32BigEndian(bytes, CompressedCookieV2);
-            BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), bytes.Length - 8);
-            return bytes;
+            return buffer.AsSpan(0, length).ToArray();
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(payload);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
-    /// <summary>Adds a histogram in HdrHistogram's compressed V2 encoding (as written by <see cref="Encode"/>).</summary>
+    /// <summary>
+    /// Adds a histogram in HdrHistogram's V2 encoding: uncompressed as <see cref="Encode"/> writes it, or compressed as
+    /// events stored before 2026-11-28 and other HdrHistogram producers hold it.
+    /// </summary>
     public void AddEncoded(byte[] encoded)
     {
-        if (encoded.Length < 10 || BinaryPrimitives.ReadInt32BigEndian(encoded.AsSpan()) != CompressedCookieV2)
+        var cookie = encoded.Length < 8 ? 0 : BinaryPrimitives.ReadInt32BigEndian(encoded.AsSpan());
+        if (cookie == CookieV2)
         {
-            throw new FormatException("Not a compressed V2 HDR histogram");
+            AddPayload(encoded);
+            return;
+        }
+        if (cookie != CompressedCookieV2)
+        {
+            throw new FormatException("Not a V2 HDR histogram");
         }
         var compressedLength = BinaryPrimitives.ReadInt32BigEndian(encoded.AsSpan(4));
         if (compressedLength < 2 || compressedLength > encoded.Length - 8)
@@ -135,26 +137,30 @@ public sealed class LatencyHistogram : LongHistogram
         try
         {
             var length = Inflate(new MemoryStream(encoded, 8, compressedLength, writable: false), ref inflated);
-            var payload = inflated.AsSpan(0, length);
-            if (length < HeaderLength || BinaryPrimitives.ReadInt32BigEndian(payload) != CookieV2)
-            {
-                throw new FormatException("Not a V2 HDR histogram payload");
-            }
-            var payloadLength = BinaryPrimitives.ReadInt32BigEndian(payload[4..]);
-            if (BinaryPrimitives.ReadInt32BigEndian(payload[8..]) != 0
-                || BinaryPrimitives.ReadInt32BigEndian(payload[12..]) != SignificantDigits
-                || BinaryPrimitives.ReadInt64BigEndian(payload[16..]) != 1
-                || BinaryPrimitives.ReadInt64BigEndian(payload[24..]) > HighestTrackableMicros
-                || payloadLength > length - HeaderLength)
-            {
-                throw new FormatException("HDR histogram with another layout than 1 µs .. 1 h at 3 digits");
-            }
-            ReadCounts(payload.Slice(HeaderLength, payloadLength));
+            AddPayload(inflated.AsSpan(0, length));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(inflated);
         }
+    }
+
+    private void AddPayload(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < HeaderLength || BinaryPrimitives.ReadInt32BigEndian(payload) != CookieV2)
+        {
+            throw new FormatException("Not a V2 HDR histogram payload");
+        }
+        var payloadLength = BinaryPrimitives.ReadInt32BigEndian(payload[4..]);
+        if (BinaryPrimitives.ReadInt32BigEndian(payload[8..]) != 0
+            || BinaryPrimitives.ReadInt32BigEndian(payload[12..]) != SignificantDigits
+            || BinaryPrimitives.ReadInt64BigEndian(payload[16..]) != 1
+            || BinaryPrimitives.ReadInt64BigEndian(payload[24..]) > HighestTrackableMicros
+            || payloadLength < 0 || payloadLength > payload.Length - HeaderLength)
+        {
+            throw new FormatException("HDR histogram with another layout than 1 µs .. 1 h at 3 digits");
+        }
+        ReadCounts(payload.Slice(HeaderLength, payloadLength));
     }
 
     public static LatencyHistogram Decode(byte[] encoded)

@@ -1,4 +1,5 @@
 using HdrHistogram;
+using HdrHistogram.Encoding;
 using HdrHistogram.Utilities;
 using MaestroSla.Contracts.Latency;
 using Shouldly;
@@ -51,7 +52,7 @@ public sealed class LatencyHistogramTests
     {
         var values = Latencies(50_000, seed: 1);
 
-        var decoded = HistogramEncoding.DecodeFromCompressedByteBuffer(ByteBuffer.Allocate(Recorded(values).Encode()), 0);
+        var decoded = HistogramEncoding.DecodeFromByteBuffer(ByteBuffer.Allocate(Recorded(values).Encode()), 0);
 
         var expected = LibraryRecorded(values);
         decoded.TotalCount.ShouldBe(expected.TotalCount);
@@ -61,13 +62,15 @@ public sealed class LatencyHistogramTests
         }
     }
 
-    [Fact]
-    public void it_reads_what_hdrhistogram_encodes()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void it_reads_what_hdrhistogram_encodes_compressed_as_stored_events_hold_it_or_not(bool compressed)
     {
         var values = Latencies(20_000, seed: 2);
         var library = LibraryRecorded(values);
         var buffer = ByteBuffer.Allocate(library.GetNeededByteBufferCapacity());
-        var length = library.EncodeIntoCompressedByteBuffer(buffer);
+        var length = compressed ? library.EncodeIntoCompressedByteBuffer(buffer) : library.Encode(buffer, HistogramEncoderV2.Instance);
         buffer.Position = 0;
         var bytes = new byte[length];
         for (var i = 0; i < length; i++)
