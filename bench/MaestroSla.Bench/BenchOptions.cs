@@ -22,6 +22,9 @@ internal sealed record BenchOptions
     public long DrainMessages { get; init; } = 3_000_000;
     public int DrainPartitions { get; init; } = 128;
     public int Partitions { get; init; } = 64;
+    public long MonthRequests { get; init; } = 100_000_000;
+    public int MonthServices { get; init; } = 20;
+    public int ReportQueries { get; init; } = 1_000;
     public int FlushIntervalMs { get; init; } = 500;
     public int MaxBatchMessages { get; init; } = 100_000;
     public double LeadMiBPerPartition { get; init; } = 3;
@@ -53,6 +56,9 @@ internal sealed record BenchOptions
           --drain-messages N        backlog one TelemetryConsumer drains with the producer idle (default 3000000; 0 skips)
           --drain-partitions N      partitions of the drain topic (default 128; the backlog must fit 4 MiB each)
           --partitions N            topic partitions (default 64)
+          --month-requests N        requests in the month of data behind the report, backup and restore figures (default 100000000; 0 skips)
+          --month-services N        services in that month (default 20; --endpoints applies)
+          --report-queries N        SLA reports timed on it, after 100 not timed (default 1000)
           --flush-interval-ms N     KafkaIngestOptions.FlushInterval (default 500)
           --max-batch N             KafkaIngestOptions.MaxBatchMessages (default 100000)
           --lead-mib X              producer's lead over the stored offsets, MiB per partition (default 3; the mock drops past 5)
@@ -85,6 +91,9 @@ internal sealed record BenchOptions
                 "--drain-messages" => options with { DrainMessages = Long(Value(), name, min: 0) },
                 "--drain-partitions" => options with { DrainPartitions = (int)Long(Value(), name, min: 1) },
                 "--partitions" => options with { Partitions = (int)Long(Value(), name, min: 1) },
+                "--month-requests" => options with { MonthRequests = Long(Value(), name, min: 0) },
+                "--month-services" => options with { MonthServices = (int)Long(Value(), name, min: 1) },
+                "--report-queries" => options with { ReportQueries = (int)Long(Value(), name, min: 1) },
                 "--flush-interval-ms" => options with { FlushIntervalMs = (int)Long(Value(), name, min: 1) },
                 "--max-batch" => options with { MaxBatchMessages = (int)Long(Value(), name, min: 1) },
                 "--lead-mib" => options with { LeadMiBPerPartition = Double(Value(), name) },

@@ -56,14 +56,14 @@ Console.WriteLine($"Kafka-protocol mock broker (load generator pid {environment.
 var trafficEnd = started.AddMinutes(-1);
 var averageBytes = new SyntheticTraffic(LoadGenerator.Shape(options), trafficEnd, options.Messages).AverageBytes;
 
-Console.WriteLine($"[1/4] MaestroSla: {options.Messages:N0} request metrics through one TelemetryConsumer");
+Console.WriteLine($"[1/5] MaestroSla: {options.Messages:N0} request metrics through one TelemetryConsumer");
 var maestro = await MaestroIngestPhase.RunAsync(options, environment, trafficEnd, logs, ct);
 Console.WriteLine($"  {maestro.RequestsPerSecond:N0} requests/s over {maestro.Cost.Wall.TotalSeconds:0.0} s");
 
 IngestOutcome? naive = null;
 if (options.NaiveMessages > 0)
 {
-    Console.WriteLine($"[2/4] naive: first {options.NaiveMessages:N0} of the same messages, one Marten event per request");
+    Console.WriteLine($"[2/5] naive: first {options.NaiveMessages:N0} of the same messages, one Marten event per request");
     naive = await NaiveIngestPhase.RunAsync(options, environment, trafficEnd, ct);
     Console.WriteLine($"  {naive.RequestsPerSecond:N0} requests/s over {naive.Cost.Wall.TotalSeconds:0.0} s");
 }
@@ -71,7 +71,7 @@ if (options.NaiveMessages > 0)
 IngestOutcome? drain = null;
 if (options.DrainMessages > 0)
 {
-    Console.WriteLine($"[3/4] drain: one TelemetryConsumer reading a ready backlog, producer idle");
+    Console.WriteLine($"[3/5] drain: one TelemetryConsumer reading a ready backlog, producer idle");
     drain = await DrainPhase.RunAsync(options, environment, trafficEnd, averageBytes, logs, ct);
     Console.WriteLine($"  {drain.RequestsPerSecond:N0} requests/s over {drain.Cost.Wall.TotalSeconds:0.0} s");
 }
@@ -79,10 +79,17 @@ if (options.DrainMessages > 0)
 StageCosts? stages = null;
 if (options.StageMessages > 0)
 {
-    Console.WriteLine($"[4/4] stage costs on {Math.Min(options.StageMessages, options.Messages):N0} messages, one thread");
+    Console.WriteLine($"[4/5] stage costs on {Math.Min(options.StageMessages, options.Messages):N0} messages, one thread");
     stages = await StageCostsPhase.RunAsync(options, environment, trafficEnd, ct);
 }
 
+MonthOutcome? month = null;
+if (options.MonthRequests > 0)
+{
+    Console.WriteLine($"[5/5] a month of {options.MonthServices} services, {options.MonthRequests:N0} requests: project, report, back up, restore");
+    month = await MonthPhase.RunAsync(options, environment, started, ct);
+}
+
 Console.WriteLine();
-Console.WriteLine(Report.Render(options, commandLine, started, loadAtStart, postgres, averageBytes, maestro, naive, drain, stages));
-return maestro.Verified && (naive?.Verified ?? true) && (drain?.Verified ?? true) ? 0 : 1;
+Console.WriteLine(Report.Render(options, commandLine, started, loadAtStart, postgres, averageBytes, maestro, naive, drain, stages, month));
+return maestro.Verified && (naive?.Verified ?? true) && (drain?.Verified ?? true) && (month?.Verified ?? true) ? 0 : 1;

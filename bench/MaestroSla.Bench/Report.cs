@@ -16,7 +16,7 @@ internal static class Report
 
     public static string Render(
         BenchOptions options, string commandLine, DateTimeOffset started, double loadAtStart, string postgres, double averageBytes,
-        IngestOutcome maestro, IngestOutcome? naive, IngestOutcome? drain, StageCosts? stages)
+        IngestOutcome maestro, IngestOutcome? naive, IngestOutcome? drain, StageCosts? stages, MonthOutcome? month)
     {
         var text = new StringBuilder();
         void Line(FormattableString line) => text.AppendLine(line.ToString(Invariant));
@@ -115,7 +115,32 @@ internal static class Report
             Line($"| sum: one consumer loop, steps in sequence | {stages.LoopMicros:0.00} µs/msg → at most {1e6 / stages.LoopMicros:N0} msg/s |");
             text.AppendLine();
         }
+
+        if (month is not null)
+        {
+            RenderMonth(text, month);
+        }
         return text.ToString();
+    }
+
+    private static void RenderMonth(StringBuilder text, MonthOutcome month)
+    {
+        void Line(FormattableString line) => text.AppendLine(line.ToString(Invariant));
+
+        Line($"Month of data ({month.Month:yyyy-MM}): {month.Services} services × {month.Endpoints} endpoints, {N(month.Requests)} requests ({N(month.Errors)} errors), health checks every 5 min, 2 outages per service; stored one hour per transaction as ingest stores batches:");
+        text.AppendLine();
+        Line($"| figure | value |");
+        Line($"|---|---:|");
+        Line($"| events stored / event JSON | {N(month.Events)} / {month.EventJsonBytes / 1e6:0.0} MB |");
+        Line($"| stored (generate + record + encode + write) | {S(month.Stored.TotalSeconds)} |");
+        Line($"| projected by the async daemon (rebuild, pages of 5,000) | {S(month.Projected.TotalSeconds)} = {N(month.Events / month.Projected.TotalSeconds)} events/s, {N(month.RollupDocuments)} rollup documents |");
+        Line($"| **SLA report latency**, uncached, {N(month.Reports.Queries)} queries after {month.Reports.Warmup} untimed | **p50 {month.Reports.P50Ms:0.00} ms, p99 {month.Reports.P99Ms:0.00} ms** (mean {month.Reports.MeanMs:0.00}, max {month.Reports.MaxMs:0.00}) |");
+        Line($"| **full backup** to a folder | **{S(month.BackupDuration.TotalSeconds)}**: {month.BackupBytes / 1e6 / month.BackupDuration.TotalSeconds:0.0} MB/s written ({month.BackupBytes / 1e6:0.0} MB), {month.EventJsonBytes / 1e6 / month.BackupDuration.TotalSeconds:0.0} MB/s of event JSON, {N(month.Events / month.BackupDuration.TotalSeconds)} events/s |");
+        Line($"| **month restored** into an empty database (checksums, replay, projection rebuild) | **{S(month.RestoreDuration.TotalSeconds)}** |");
+        Line($"| … replay (binary COPY of the events) | {S(month.ReplayDuration.TotalSeconds)} = {N(month.Events / month.ReplayDuration.TotalSeconds)} events/s = {N(month.Requests / month.ReplayDuration.TotalSeconds)} represented requests/s |");
+        Line($"| … projection rebuild | {S(month.RebuildDuration.TotalSeconds)} |");
+        Line($"| verified (stored = generated; month reports count every request; restored reports = source reports) | {(month.Verified ? "yes" : "NO: " + string.Join("; ", month.Problems))} |");
+        text.AppendLine();
     }
 
     private static string Settings(IReadOnlyDictionary<string, string> settings) =>

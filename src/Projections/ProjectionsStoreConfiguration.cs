@@ -1,6 +1,7 @@
 using JasperFx.Events.Projections;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Targets;
+using MaestroSla.Projections.Uptime;
 using Marten;
 
 namespace MaestroSla.Projections;
@@ -13,8 +14,15 @@ public static class ProjectionsStoreConfiguration
             .Identity(x => x.Id)
             .Index(x => x.Service)
             .Index(x => x.Start);
+        options.Schema.For<MinuteRollups>().Identity(x => x.Id);
 
-        options.Projections.Add(new LatencyRollupProjection(), ProjectionLifecycle.Async, LatencyRollupProjection.Name);
+        options.Projections.Add(new LatencyRollupProjection(), ProjectionLifecycle.Async, LatencyRollupProjection.ProjectionName);
+
+        options.Schema.For<ReportedDowntime>()
+            .Index(x => x.Service)
+            .Index(x => x.Start);
+        options.Schema.For<HealthCheckDay>().Identity(x => x.Id);
+        options.Projections.Add(new UptimeSignalsProjection(), ProjectionLifecycle.Async, UptimeSignalsProjection.ProjectionName);
 
         options.Events.MapEventType<SlaTargetsSet>("sla_targets_set");
         return options;

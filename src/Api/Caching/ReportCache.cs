@@ -4,7 +4,6 @@ using BitFaster.Caching.Atomic;
 using BitFaster.Caching.Lfu;
 using BitFaster.Caching.Lru;
 using MaestroSla.Api.Reports;
-using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Targets;
 using Marten;
@@ -33,7 +32,7 @@ public readonly record struct StorePositions(long Projection, long HighWater)
         // Both in one round trip, in this order.
         var rows = await session.AdvancedSql.QueryAsync<long>(
             "select v from unnest(array[" +
-            $"coalesce((select max(last_seq_id) from {schema}.mt_event_progression where name = '{LatencyRollupProjection.Name}:All'), 0), " +
+            $"{ReportProjections.ProgressSql(schema)}, " +
             $"coalesce((select max(seq_id) from {schema}.mt_events), 0)" +
             "]) with ordinality as t(v, i) order by i", ct);
         return new StorePositions(rows[0], rows[1]);

@@ -55,7 +55,7 @@ public static class DashboardEndpoints
         // Downtime (reported and health-derived, merged) and the targets come from the report itself.
         var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, null, ct, endpoint);
         var targets = await SlaTargetStreams.ResolveAsync(session, options.Value, service, asOf: null, ct);
-        var rollups = await session.LoadManyAsync<LatencyRollup>(ct, SlaSeriesBuilder.RollupIds(service, endpoint, steps));
+        var rollups = await LatencyRollups.LoadAsync(session, service, endpoint ?? LatencyRollup.AllEndpoints, SlaSeriesBuilder.RollupSegments(steps), ct);
         return Results.Ok(SlaSeriesBuilder.Build(
             service, endpoint, period.TimeZone, seriesStep, period.From, period.To, now, targets.Targets, steps, rollups, report.DowntimeEvents));
     }

@@ -18,6 +18,7 @@ public sealed record AlertWindows(string Service, DateTimeOffset End, IReadOnlyD
         var end = EndFor(at.ToUniversalTime());
         var idsByWindow = new Dictionary<TimeSpan, List<string>>(windows.Count);
         var allIds = new HashSet<string>(StringComparer.Ordinal);
+        var minuteIds = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         foreach (var window in windows)
         {
             var ids = new List<string>();
@@ -26,14 +27,18 @@ public sealed record AlertWindows(string Service, DateTimeOffset End, IReadOnlyD
                 var id = LatencyRollup.IdFor(service, LatencyRollup.AllEndpoints, grain, start);
                 ids.Add(id);
                 allIds.Add(id);
+                if (grain == RollupGrain.Minute)
+                {
+                    minuteIds[id] = start;
+                }
             }
             idsByWindow[window] = ids;
         }
 
-        // Overlapping windows tile differently, so the rollups are fetched once for all of them; only the counts
-        // travel, not the histograms (a 3-day window alone touches ~170 rollups).
-        var keys = allIds.ToArray();
-        var rows = await session.Query<LatencyRollup>()
+        // Overlapping windows tile differently, so the rollups are fetched once for all of them; for hours and days
+        // only the counts travel, not the histograms (a 3-day window alone touches ~170 rollups).
+        var keys = allIds.Where(id => !minuteIds.ContainsKey(id)).ToArray();
+        var rows = keys.Length == 0 ? [] : await session.Query<LatencyRollup>()
             .Where(r => r.Id.IsOneOf(keys))
             .Select(r => new RollupCounts { Id = r.Id, Requests = r.Requests, Errors = r.Errors })
             .ToListAsync(ct);
@@ -41,6 +46,18 @@ public sealed record AlertWindows(string Service, DateTimeOffset End, IReadOnlyD
         foreach (var row in rows)
         {
             byId[row.Id] = row;
+        }
+        var hourIds = minuteIds.Values.Select(m => MinuteRollups.IdFor(service, LatencyRollup.AllEndpoints, LatencyRollup.StartOf(RollupGrain.Hour, m))).Distinct().ToArray();
+        foreach (var hour in hourIds.Length == 0 ? [] : await session.LoadManyAsync<MinuteRollups>(ct, hourIds))
+        {
+            for (var index = 0; index < MinuteRollups.MinutesPerHour; index++)
+            {
+                if (hour.Minutes[index] is { } figures)
+                {
+                    var id = LatencyRollup.IdFor(service, LatencyRollup.AllEndpoints, RollupGrain.Minute, hour.Hour.AddMinutes(index));
+                    byId[id] = new RollupCounts { Id = id, Requests = figures.Requests, Errors = figures.Errors };
+                }
+            }
         }
 
         var counts = new Dictionary<TimeSpan, WindowCounts>(windows.Count);

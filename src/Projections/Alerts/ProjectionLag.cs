@@ -22,7 +22,7 @@ public static class ProjectionLag
         var options = session.DocumentStore.Options;
         // The shard names carry the projection's version, so a version bump (and its rebuild) is followed here.
         var shards = options.Events.Projections()
-            .Where(p => p.Name == LatencyRollupProjection.Name)
+            .Where(p => p.Name == LatencyRollupProjection.ProjectionName)
             .SelectMany(p => p.ShardNames())
             .Select(s => s.Identity)
             .ToArray();

@@ -79,18 +79,15 @@ public static class SlaSeriesBuilder
         return steps;
     }
 
-    /// <summary>The ids of the rollups that cover the steps (whole UTC days or hours where they fit, else minutes).</summary>
-    public static string[] RollupIds(string service, string? endpoint, IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> steps)
+    /// <summary>The rollups that cover the steps (whole UTC days or hours where they fit, else minutes).</summary>
+    public static List<(RollupGrain Grain, DateTimeOffset Start)> RollupSegments(IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> steps)
     {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var segments = new HashSet<(RollupGrain Grain, DateTimeOffset Start)>();
         foreach (var (start, end) in steps)
         {
-            foreach (var (grain, segment) in RollupPlan.Cover(start, end))
-            {
-                ids.Add(LatencyRollup.IdFor(service, endpoint ?? LatencyRollup.AllEndpoints, grain, segment));
-            }
+            segments.UnionWith(RollupPlan.Cover(start, end));
         }
-        return [.. ids];
+        return [.. segments];
     }
 
     /// <summary>

@@ -2,110 +2,235 @@ using JasperFx.Events;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
 using Marten;
+using JasperFx.Events.Projections;
 using Marten.Events.Projections;
 
 namespace MaestroSla.Projections.Latency;
 
 /// <summary>
 /// Folds <see cref="RequestsRecorded"/> into minute, hour and day rollups per endpoint and per service.
-/// It works on the daemon's whole page of events at once, so each rollup touched by the page is loaded,
-/// decoded and encoded once per page rather than once per event. Time comes only from the events, so a
+/// It works on the daemon's whole page of events at once and folds bottom-up: each minute's histogram is decoded
+/// into its endpoint's hour and into its service's minute, and hours, days and service-wide rollups are built from
+/// those folds, so every rollup a page touches is loaded and written once. Time comes only from the events, so a
 /// rebuild gives the same documents.
 /// </summary>
-public sealed class LatencyRollupProjection : IProjection
+public sealed class LatencyRollupProjection : ProjectionBase, IProjection
 {
-    public const string Name = "latency_rollups";
+    public const string ProjectionName = "latency_rollups";
 
-    private static readonly RollupGrain[] Grains = [RollupGrain.Minute, RollupGrain.Hour, RollupGrain.Day];
+    // The daemon then reads only these events: a rebuild skips the health checks instead of deserialising them.
+    public LatencyRollupProjection() => IncludeType<RequestsRecorded>();
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
-        var changes = new Dictionary<string, RollupChange>();
+        var endpointHours = CollectEndpointHours(events);
+        if (endpointHours.Count == 0)
+        {
+            return;
+        }
+
+        var accumulator = new LatencyHistogram();
+        var minuteChanges = new Dictionary<SeriesHour, Change?[]>();
+        var hourChanges = new Dictionary<SeriesHour, Change>();
+        var serviceHours = new Dictionary<SeriesHour, HourOfMinutes>();
+        foreach (var (key, hour) in endpointHours)
+        {
+            var (minutes, total) = hour.Fold(accumulator);
+            minuteChanges[key] = minutes;
+            hourChanges[key] = total;
+            var service = Of(serviceHours, key with { Endpoint = LatencyRollup.AllEndpoints });
+            for (var index = 0; index < MinuteRollups.MinutesPerHour; index++)
+            {
+                if (minutes[index] is { } minute)
+                {
+                    service.Add(index, minute.Requests, minute.Errors, minute.Latency);
+                }
+            }
+        }
+        foreach (var (key, hour) in serviceHours)
+        {
+            var (minutes, total) = hour.Fold(accumulator);
+            minuteChanges[key] = minutes;
+            hourChanges[key] = total;
+        }
+        var dayChanges = new Dictionary<SeriesHour, List<Change>>();
+        foreach (var (key, hour) in hourChanges)
+        {
+            var day = key with { Hour = LatencyRollup.StartOf(RollupGrain.Day, key.Hour) };
+            if (!dayChanges.TryGetValue(day, out var hours))
+            {
+                hours = [];
+                dayChanges.Add(day, hours);
+            }
+            hours.Add(hour);
+        }
+
+        var rollupIds = hourChanges.Keys.Select(k => k.RollupId(RollupGrain.Hour)).Concat(dayChanges.Keys.Select(k => k.RollupId(RollupGrain.Day))).ToArray();
+        var batch = operations.CreateBatchQuery();
+        var rollupsLoaded = batch.LoadMany<LatencyRollup>().ById(rollupIds);
+        var minutesLoaded = batch.LoadMany<MinuteRollups>().ById(minuteChanges.Keys.Select(k => k.MinutesId).ToArray());
+        await batch.Execute(cancellation);
+        var rollups = (await rollupsLoaded).ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var storedMinutes = (await minutesLoaded).ToDictionary(m => m.Id, StringComparer.Ordinal);
+
+        foreach (var (key, change) in hourChanges)
+        {
+            operations.Store(Apply(rollups, key, RollupGrain.Hour, change, accumulator));
+        }
+        foreach (var (key, hours) in dayChanges)
+        {
+            operations.Store(Apply(rollups, key, RollupGrain.Day, Change.Merge(hours, accumulator), accumulator));
+        }
+        foreach (var (key, minutes) in minuteChanges)
+        {
+            var id = key.MinutesId;
+            var document = storedMinutes.GetValueOrDefault(id)
+                ?? new MinuteRollups { Id = id, Service = key.Service, Endpoint = key.Endpoint, Hour = key.Hour };
+            for (var index = 0; index < MinuteRollups.MinutesPerHour; index++)
+            {
+                if (minutes[index] is { } change)
+                {
+                    var figures = document.Minutes[index] ??= new MinuteFigures();
+                    figures.Latency = Change.Combine(figures.Latency, change.Latency, accumulator);
+                    figures.Requests += change.Requests;
+                    figures.Errors += change.Errors;
+                }
+            }
+            operations.Store(document);
+        }
+    }
+
+    /// <summary>Per endpoint and UTC hour, the minutes' figures of every event in the page, not merged yet.</summary>
+    private static Dictionary<SeriesHour, HourOfMinutes> CollectEndpointHours(IReadOnlyList<IEvent> events)
+    {
+        var hours = new Dictionary<SeriesHour, HourOfMinutes>();
         foreach (var @event in events)
         {
             if (@event.Data is not RequestsRecorded recorded)
             {
                 continue;
             }
+            // An event's minutes mostly share one hour: look the hour up only when it changes.
+            HourOfMinutes? current = null;
+            var currentHour = DateTimeOffset.MinValue;
             foreach (var minute in recorded.Minutes)
             {
-                foreach (var grain in Grains)
+                var hour = LatencyRollup.StartOf(RollupGrain.Hour, minute.Minute);
+                if (current is null || hour != currentHour)
                 {
-                    var start = LatencyRollup.StartOf(grain, minute.Minute);
-                    Collect(changes, recorded.Service, recorded.Endpoint, grain, start, minute);
-                    Collect(changes, recorded.Service, LatencyRollup.AllEndpoints, grain, start, minute);
+                    current = Of(hours, new SeriesHour(recorded.Service, recorded.Endpoint, hour));
+                    currentHour = hour;
                 }
+                current.Add((int)(minute.Minute - hour).TotalMinutes, minute.Requests, minute.Errors, minute.Latency);
             }
         }
-        if (changes.Count == 0)
-        {
-            return;
-        }
-
-        var existing = await operations.LoadManyAsync<LatencyRollup>(cancellation, changes.Keys.ToArray());
-        var existingById = new Dictionary<string, LatencyRollup>(existing.Count);
-        foreach (var rollup in existing)
-        {
-            existingById[rollup.Id] = rollup;
-        }
-
-        var accumulator = new LatencyHistogram();
-        foreach (var (id, change) in changes)
-        {
-            existingById.TryGetValue(id, out var rollup);
-            operations.Store(Merge(id, rollup, change, accumulator));
-        }
+        return hours;
     }
 
-    private static LatencyRollup Merge(string id, LatencyRollup? rollup, RollupChange change, LatencyHistogram accumulator)
+    private static LatencyRollup Apply(Dictionary<string, LatencyRollup> stored, SeriesHour key, RollupGrain grain, Change change, LatencyHistogram accumulator)
     {
-        rollup ??= new LatencyRollup { Id = id, Service = change.Service, Endpoint = change.Endpoint, Grain = change.Grain, Start = change.Start };
-
-        // A new rollup fed by a single minute keeps that minute's bytes: nothing to merge.
-        if (rollup.Requests == 0 && change.Histograms.Count == 1)
-        {
-            rollup.Latency = change.Histograms[0];
-        }
-        else
-        {
-            accumulator.Clear();
-            if (rollup.Latency.Length > 0)
-            {
-                accumulator.AddEncoded(rollup.Latency);
-            }
-            foreach (var histogram in change.Histograms)
-            {
-                accumulator.AddEncoded(histogram);
-            }
-            rollup.Latency = accumulator.Encode();
-        }
+        var id = key.RollupId(grain);
+        var rollup = stored.GetValueOrDefault(id)
+            ?? new LatencyRollup { Id = id, Service = key.Service, Endpoint = key.Endpoint, Grain = grain, Start = key.Hour };
+        rollup.Latency = Change.Combine(rollup.Latency, change.Latency, accumulator);
         rollup.Requests += change.Requests;
         rollup.Errors += change.Errors;
         return rollup;
     }
 
-    private static void Collect(
-        Dictionary<string, RollupChange> changes, string service, string endpoint, RollupGrain grain, DateTimeOffset start, MinuteOfRequests minute)
+    private static HourOfMinutes Of(Dictionary<SeriesHour, HourOfMinutes> hours, SeriesHour key)
     {
-        var id = LatencyRollup.IdFor(service, endpoint, grain, start);
-        if (!changes.TryGetValue(id, out var change))
+        if (!hours.TryGetValue(key, out var hour))
         {
-            change = new RollupChange(service, endpoint, grain, start);
-            changes.Add(id, change);
+            hour = new HourOfMinutes();
+            hours.Add(key, hour);
         }
-        change.Requests += minute.Requests;
-        change.Errors += minute.Errors;
-        change.Histograms.Add(minute.Latency);
+        return hour;
     }
 
-    private sealed class RollupChange(string service, string endpoint, RollupGrain grain, DateTimeOffset start)
+    /// <summary>One endpoint (or "*") of one service from a UTC hour (or day) on.</summary>
+    private readonly record struct SeriesHour(string Service, string Endpoint, DateTimeOffset Hour)
     {
-        public string Service { get; } = service;
-        public string Endpoint { get; } = endpoint;
-        public RollupGrain Grain { get; } = grain;
-        public DateTimeOffset Start { get; } = start;
-        public long Requests { get; set; }
-        public long Errors { get; set; }
-        public List<byte[]> Histograms { get; } = [];
+        public string MinutesId => MinuteRollups.IdFor(Service, Endpoint, Hour);
+
+        public string RollupId(RollupGrain grain) => LatencyRollup.IdFor(Service, Endpoint, grain, Hour);
+    }
+
+    /// <summary>What a page adds to one rollup.</summary>
+    private sealed record Change(long Requests, long Errors, byte[] Latency)
+    {
+        public static Change Merge(List<Change> changes, LatencyHistogram accumulator)
+        {
+            if (changes.Count == 1)
+            {
+                return changes[0];
+            }
+            long requests = 0, errors = 0;
+            accumulator.Clear();
+            foreach (var change in changes)
+            {
+                requests += change.Requests;
+                errors += change.Errors;
+                accumulator.AddEncoded(change.Latency);
+            }
+            return new Change(requests, errors, accumulator.Encode());
+        }
+
+        /// <summary>Stored bytes plus a change; a rollup that held nothing yet keeps the change's bytes as they are.</summary>
+        public static byte[] Combine(byte[] stored, byte[] change, LatencyHistogram accumulator)
+        {
+            if (stored.Length == 0)
+            {
+                return change;
+            }
+            accumulator.Clear();
+            accumulator.AddEncoded(stored);
+            accumulator.AddEncoded(change);
+            return accumulator.Encode();
+        }
+    }
+
+    /// <summary>The minutes of one series' hour as a page brings them: per minute, histograms still to be merged.</summary>
+    private sealed class HourOfMinutes
+    {
+        private readonly long[] _requests = new long[MinuteRollups.MinutesPerHour];
+        private readonly long[] _errors = new long[MinuteRollups.MinutesPerHour];
+        private readonly List<byte[]>?[] _histograms = new List<byte[]>?[MinuteRollups.MinutesPerHour];
+
+        public void Add(int minute, long requests, long errors, byte[] latency)
+        {
+            _requests[minute] += requests;
+            _errors[minute] += errors;
+            (_histograms[minute] ??= []).Add(latency);
+        }
+
+        /// <summary>Each minute's histograms merged into one, and the hour's change merged from those.</summary>
+        public (Change?[] Minutes, Change Hour) Fold(LatencyHistogram accumulator)
+        {
+            var minutes = new Change?[MinuteRollups.MinutesPerHour];
+            var hour = new List<Change>(MinuteRollups.MinutesPerHour);
+            for (var index = 0; index < MinuteRollups.MinutesPerHour; index++)
+            {
+                if (_histograms[index] is not { } histograms)
+                {
+                    continue;
+                }
+                var latency = histograms.Count == 1 ? histograms[0] : MergeAll(histograms, accumulator);
+                var minute = new Change(_requests[index], _errors[index], latency);
+                minutes[index] = minute;
+                hour.Add(minute);
+            }
+            return (minutes, Change.Merge(hour, accumulator));
+        }
+
+        private static byte[] MergeAll(List<byte[]> histograms, LatencyHistogram accumulator)
+        {
+            accumulator.Clear();
+            foreach (var histogram in histograms)
+            {
+                accumulator.AddEncoded(histogram);
+            }
+            return accumulator.Encode();
+        }
     }
 }

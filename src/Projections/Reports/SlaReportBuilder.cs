@@ -25,23 +25,23 @@ public static class SlaReportBuilder
         long requests = 0, errors = 0, sequence;
         var downtimes = new List<DowntimeRecorded>();
         var checks = new List<HealthChecked>();
+        List<HealthRun>? healthRuns = null;
 
         if (asOf is null)
         {
-            var ids = RollupPlan.Cover(from, to)
-                .Select(s => LatencyRollup.IdFor(service, endpoint ?? LatencyRollup.AllEndpoints, s.Grain, s.Start))
-                .ToArray();
-            foreach (var rollup in await session.LoadManyAsync<LatencyRollup>(ct, ids))
+            foreach (var rollup in await LatencyRollups.LoadAsync(session, service, endpoint ?? LatencyRollup.AllEndpoints, RollupPlan.Cover(from, to), ct))
             {
                 requests += rollup.Requests;
                 errors += rollup.Errors;
                 latency.AddEncoded(rollup.Latency);
             }
-            var others = await session.Events.QueryAllRawEvents()
-                .Where(e => e.StreamKey == service && (e.EventTypeName == DowntimeAlias || e.EventTypeName == HealthAlias))
+            var reported = await session.Query<ReportedDowntime>()
+                .Where(d => d.Service == service && d.Start < to && d.End > from)
+                .OrderBy(d => d.Start)
                 .ToListAsync(ct);
-            Collect(others, downtimes, checks);
-            sequence = await RollupProgressAsync(session, ct);
+            downtimes.AddRange(reported.Select(d => new DowntimeRecorded(d.Service, d.Start, d.End, d.Reason)));
+            healthRuns = await HealthRunsAsync(session, service, from, to, ct);
+            sequence = await ReportProjections.ProgressAsync(session, ct);
         }
         else
         {
@@ -71,13 +71,16 @@ public static class SlaReportBuilder
         }
 
         var targets = await SlaTargetStreams.ResolveAsync(session, options, service, asOf, ct);
-        return Assemble(service, endpoint, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, checks, options.HealthFailureThreshold);
+        var healthDowntime = healthRuns is null
+            ? HealthDowntime.Derive(checks.Where(c => c.CheckedAt < to), options.HealthFailureThreshold, to)
+            : HealthDowntime.Derive(healthRuns, options.HealthFailureThreshold, to);
+        return Assemble(service, endpoint, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, healthDowntime);
     }
 
     public static SlaReport Assemble(
         string service, string? endpoint, string timeZone, DateTimeOffset from, DateTimeOffset to, DateTimeOffset? asOf, long sequence,
         EffectiveTargets effective, long requests, long errors, LatencyHistogram latency,
-        IReadOnlyList<DowntimeRecorded> downtimes, IReadOnlyList<HealthChecked> checks, int healthFailureThreshold)
+        IReadOnlyList<DowntimeRecorded> downtimes, IReadOnlyList<(Interval Interval, string Component)> healthDowntime)
     {
         var targets = effective.Targets;
         var period = to - from;
@@ -87,7 +90,7 @@ public static class SlaReportBuilder
         {
             sources.Add((new Interval(downtime.Start, downtime.End), string.IsNullOrEmpty(downtime.Reason) ? "reported" : downtime.Reason));
         }
-        foreach (var (interval, component) in HealthDowntime.Derive(checks.Where(c => c.CheckedAt < to), healthFailureThreshold, to))
+        foreach (var (interval, component) in healthDowntime)
         {
             sources.Add((interval, $"health check: {component}"));
         }
@@ -162,14 +165,38 @@ public static class SlaReportBuilder
         }
     }
 
-    private static async Task<long> RollupProgressAsync(IQuerySession session, CancellationToken ct)
+    /// <summary>
+    /// The health-check runs a report needs: those of whole UTC days from one day before the period (so that a run of
+    /// failed checks that began before the period counts from the period's start once it reaches the threshold; a run
+    /// whose checks are sparser than the threshold per day is not seen before the period began), and, for a period
+    /// ending inside a day, the runs of that day's checks before the end.
+    /// </summary>
+    private static async Task<List<HealthRun>> HealthRunsAsync(IQuerySession session, string service, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
-        var schema = session.DocumentStore.Options.Events.DatabaseSchemaName;
-        var progress = await session.AdvancedSql.QueryAsync<long>(
-            $"select coalesce(max(last_seq_id), 0) from {schema}.mt_event_progression where name = '{LatencyRollupProjection.Name}:All'", ct);
-        return progress.Count == 0 ? 0 : progress[0];
+        var lastDay = LatencyRollup.StartOf(RollupGrain.Day, to);
+        var wholeDays = new List<string>();
+        for (var day = LatencyRollup.StartOf(RollupGrain.Day, from - HealthLookback); day < lastDay; day = day.AddDays(1))
+        {
+            wholeDays.Add(HealthCheckDay.IdFor(service, day));
+        }
+        var ids = wholeDays.ToArray();
+        var runs = (await session.Query<HealthCheckDay>()
+                .Where(d => d.Id.IsOneOf(ids))
+                .Select(d => new DayRuns { Runs = d.Runs })
+                .ToListAsync(ct))
+            .SelectMany(d => d.Runs)
+            .ToList();
+        if (lastDay < to && await session.LoadAsync<HealthCheckDay>(HealthCheckDay.IdFor(service, lastDay), ct) is { } partial)
+        {
+            runs.AddRange(HealthDowntime.Runs(partial.Checks().Where(c => c.CheckedAt < to)));
+        }
+        return runs;
     }
 
-    private const string DowntimeAlias = "downtime_recorded";
-    private const string HealthAlias = "health_checked";
+    private static readonly TimeSpan HealthLookback = TimeSpan.FromDays(1);
+
+    private sealed class DayRuns
+    {
+        public List<HealthRun> Runs { get; set; } = [];
+    }
 }

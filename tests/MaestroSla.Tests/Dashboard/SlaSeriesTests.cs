@@ -44,10 +44,10 @@ public sealed class SlaSeriesTests
         steps.Select(s => s.Start).ShouldBe([from, At("2026-10-05T10:30:00Z"), At("2026-10-05T11:30:00Z"), At("2026-10-05T12:30:00Z")]);
         steps[^1].End.ShouldBe(to);
         // Off the UTC hour, a step is covered by minute rollups; on it, by one hour rollup.
-        SlaSeriesBuilder.RollupIds("svc", null, [steps[1]]).Length.ShouldBe(60);
-        SlaSeriesBuilder.RollupIds("svc", null, SlaSeriesBuilder.Steps(At("2026-10-05T10:00:00Z"), At("2026-10-05T12:00:00Z"), Berlin, SeriesStep.Hour))
-            .ShouldBe([LatencyRollup.IdFor("svc", "*", RollupGrain.Hour, At("2026-10-05T10:00:00Z")), LatencyRollup.IdFor("svc", "*", RollupGrain.Hour, At("2026-10-05T11:00:00Z"))],
-                ignoreOrder: true);
+        SlaSeriesBuilder.RollupSegments([steps[1]]).ShouldAllBe(s => s.Grain == RollupGrain.Minute);
+        SlaSeriesBuilder.RollupSegments([steps[1]]).Count.ShouldBe(60);
+        SlaSeriesBuilder.RollupSegments(SlaSeriesBuilder.Steps(At("2026-10-05T10:00:00Z"), At("2026-10-05T12:00:00Z"), Berlin, SeriesStep.Hour))
+            .ShouldBe([(RollupGrain.Hour, At("2026-10-05T10:00:00Z")), (RollupGrain.Hour, At("2026-10-05T11:00:00Z"))], ignoreOrder: true);
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class SlaSeriesTests
             new("svc", from.AddDays(20).AddHours(1), from.AddDays(20).AddHours(1).AddMinutes(7), "db"),
         };
         var report = SlaReportBuilder.Assemble("svc", null, "Europe/Berlin", from, to, null, 1, new EffectiveTargets(targets, "test"),
-            requests, errors, all, downtime, [], 3);
+            requests, errors, all, downtime, []);
 
         var hourly = SlaSeriesBuilder.Steps(from, to, Berlin, SeriesStep.Hour);
         var series = SlaSeriesBuilder.Build("svc", null, "Europe/Berlin", SeriesStep.Hour, from, to, to.AddDays(30), targets, hourly, rollups, report.DowntimeEvents);

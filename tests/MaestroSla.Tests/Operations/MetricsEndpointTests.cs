@@ -32,11 +32,13 @@ public sealed class MetricsEndpointTests(ServicesFixture services)
         Sum(scrape, "maestrosla_ingest_dead_letters_total").ShouldBe(invalid.Length);
         Sum(scrape, "maestrosla_ingest_batches_total").ShouldBeGreaterThanOrEqualTo(1);
 
-        // Lags are sampled: once everything is stored and projected, both fall to zero.
+        // Lags are sampled: once everything is stored and projected, all fall to zero (one series per projection).
         scrape = await ScrapeUntilAsync(app.Client, s =>
-            Sample(s, "maestrosla_kafka_consumer_lag_messages") == 0 && Sample(s, "maestrosla_projection_lag_events") == 0);
+            Sample(s, "maestrosla_kafka_consumer_lag_messages") == 0 && Series(s, "maestrosla_projection_lag_events").All(lag => lag == 0));
         Sample(scrape, "maestrosla_kafka_consumer_lag_messages").ShouldBe(0, scrape);
-        Sample(scrape, "maestrosla_projection_lag_events").ShouldBe(0, scrape);
+        Series(scrape, "maestrosla_projection_lag_events").ShouldBe([0, 0], scrape);
+        scrape.ShouldContain("projection=\"latency_rollups\"");
+        scrape.ShouldContain("projection=\"uptime_signals\"");
 
         // ASP.NET Core and runtime instrumentation come along.
         scrape.ShouldContain("http_server_request_duration_seconds_bucket");

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Text.Json;
+using JasperFx.Events.Projections;
+using MaestroSla.Api.Hosting;
+using MaestroSla.Backup;
+using MaestroSla.Backup.Creating;
+using MaestroSla.Backup.Format;
+using MaestroSla.Backup.Restoring;
+using MaestroSla.Backup.Targets;
+using MaestroSla.Bench.Traffic;
+using MaestroSla.Ingest.Batching;
+using MaestroSla.Ingest.Storage;
+using MaestroSla.Projections.Reports;
+using MaestroSla.Projections.Targets;
+using Marten;
+using Npgsql;
+
+namespace MaestroSla.Bench.Phases;
+
+internal sealed record QueryLatencies(int Queries, int Warmup, double P50Ms, double P99Ms, double MaxMs, double MeanMs);
+
+internal sealed record MonthOutcome(
+    DateTimeOffset Month, int Services, int Endpoints, long Requests, long Errors, long Events, long EventJsonBytes,
+    TimeSpan Stored, TimeSpan Projected, long RollupDocuments,
+    QueryLatencies Reports,
+    TimeSpan BackupDuration, long BackupBytes,
+    TimeSpan RestoreDuration, TimeSpan ReplayDuration, TimeSpan RebuildDuration,
+    IReadOnlyList<string> Problems)
+{
+    public bool Verified => Problems.Count == 0;
+}
+
+/// <summary>
+/// A month of many services' telemetry stored as ingest stores it, projected by the async daemon, then: SLA report
+/// latency over many queries, a full backup to a folder, and a restore of that backup into an empty database
+/// (verify, replay, rebuild) — the "month restored" figure.
+/// </summary>
+internal static class MonthPhase
+{
+    public static async Task<MonthOutcome> RunAsync(BenchOptions options, BenchEnvironment environment, DateTimeOffset now, CancellationToken ct)
+    {
+        var problems = new List<string>();
+        var month = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(-1);
+        var data = new SyntheticServiceMonth(month, options.MonthServices, options.EndpointsPerService, options.MonthRequests, options.Seed);
+        var connectionString = await environment.CreateDatabaseAsync("maestrosla_month");
+        await using var store = new DocumentStore(RebuildConfigured(connectionString));
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+
+        // Stored as ingest stores it: one IngestBatch and one transaction per hour of traffic.
+        var clock = Stopwatch.StartNew();
+        var writer = new IngestBatchWriter(store);
+        var batch = new IngestBatch();
+        for (var hour = 0; hour < data.Hours; hour++)
+        {
+            data.AddHour(hour, batch);
+            await writer.WriteAsync(batch, ct);
+            batch.Clear();
+            if (hour % 96 == 95)
+            {
+                Console.WriteLine($"  stored {hour + 1} of {data.Hours} hours, {data.Requests:N0} requests, {clock.Elapsed.TotalSeconds:0} s");
+            }
+        }
+        var stored = clock.Elapsed;
+        var (events, jsonBytes, storedRequests) = await EventTotalsAsync(connectionString, ct);
+        Console.WriteLine($"  {data.Requests:N0} requests of {data.Services.Count} services → {events:N0} events in {stored.TotalSeconds:0.0} s");
+        if (storedRequests != data.Requests)
+        {
+            problems.Add($"stored requests {storedRequests:N0} != generated {data.Requests:N0}");
+        }
+
+        clock.Restart();
+        await RebuildAsync(store, ct);
+        var projected = clock.Elapsed;
+        var rollups = await RollupDocumentsAsync(connectionString, ct);
+        Console.WriteLine($"  projected by the async daemon in {projected.TotalSeconds:0.0} s: {events / projected.TotalSeconds:N0} events/s, {rollups:N0} rollup documents");
+
+        var reports = await MeasureReportsAsync(store, data, options.ReportQueries, problems, ct);
+        Console.WriteLine($"  {reports.Queries:N0} reports: p50 {reports.P50Ms:0.00} ms, p99 {reports.P99Ms:0.00} ms, max {reports.MaxMs:0.00} ms");
+
+        var folder = Directory.CreateTempSubdirectory("maestrosla-bench-backup-").FullName;
+        try
+        {
+            var target = new FolderBackupTarget(folder);
+            var backupOptions = new BackupOptions();
+            clock.Restart();
+            var backup = await new EventLogBackup(store, target, backupOptions, TimeProvider.System).RunAsync(BackupType.Full, "benchmark", ct);
+            var backupDuration = clock.Elapsed;
+            Console.WriteLine($"  full backup: {backup.Events:N0} events, {backup.Bytes / 1e6:0.0} MB in {backupDuration.TotalSeconds:0.0} s");
+            if (backup.Events != events)
+            {
+                problems.Add($"backup holds {backup.Events:N0} events, the store {events:N0}");
+            }
+
+            var restoredConnectionString = await environment.CreateDatabaseAsync("maestrosla_month_restored");
+            var restore = new EventLogRestore(store, target, cs => MaestroStore.Configure(new StoreOptions(), cs), backupOptions, TimeProvider.System);
+            var run = await restore.RestoreAsync(new RestoreRequest(backup.BackupId, null, restoredConnectionString), "benchmark", ct);
+            Console.WriteLine($"  restored in {run.Duration!.Value.TotalSeconds:0.0} s (replay {run.ReplayDuration!.Value.TotalSeconds:0.0} s, projection rebuild {run.RebuildDuration!.Value.TotalSeconds:0.0} s)");
+            await using var restored = new DocumentStore(MaestroStore.Configure(new StoreOptions(), restoredConnectionString));
+            await CompareReportsAsync(store, restored, data, problems, ct);
+
+            return new MonthOutcome(
+                month, data.Services.Count, options.EndpointsPerService, data.Requests, data.Errors, events, jsonBytes,
+                stored, projected, rollups, reports, backupDuration, backup.Bytes,
+                run.Duration.Value, run.ReplayDuration.Value, run.RebuildDuration.Value, problems);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>The store as restores configure it: the daemon reads pages of 5,000 events when it rebuilds.</summary>
+    private static StoreOptions RebuildConfigured(string connectionString)
+    {
+        var options = MaestroStore.Configure(new StoreOptions(), connectionString);
+        var rebuildBatch = new BackupOptions().RebuildBatchSize;
+        foreach (var projection in options.Projections.All.Where(p => p.Lifecycle == ProjectionLifecycle.Async))
+        {
+            projection.Options.BatchSize = Math.Max(projection.Options.BatchSize, rebuildBatch);
+            projection.Options.MaximumHopperSize = Math.Max(projection.Options.MaximumHopperSize, 4 * rebuildBatch);
+        }
+        return options;
+    }
+
+    private static async Task RebuildAsync(DocumentStore store, CancellationToken ct)
+    {
+        using var daemon = await store.BuildProjectionDaemonAsync();
+        foreach (var projection in store.Options.Projections.All.Where(p => p.Lifecycle == ProjectionLifecycle.Async))
+        {
+            var started = Stopwatch.GetTimestamp();
+            await daemon.RebuildProjectionAsync(projection.Name, TimeSpan.FromMinutes(30), ct);
+            Console.WriteLine($"  {projection.Name} rebuilt in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s");
+        }
+    }
+
+    /// <summary>
+    /// Uncached reports (SlaReportBuilder, as the API calls it on a cache miss), each in its own query session, round
+    /// robin over services and four shapes: the month in UTC, the month in New York (hour edges), one endpoint's month,
+    /// and an odd week with minute edges. The first queries warm the JIT and the connection pool and are not counted.
+    /// </summary>
+    private static async Task<QueryLatencies> MeasureReportsAsync(
+        DocumentStore store, SyntheticServiceMonth data, int queries, List<string> problems, CancellationToken ct)
+    {
+        var sla = new SlaOptions();
+        var newYork = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+        var monthEnd = data.Month.AddMonths(1);
+        var localStart = new DateTimeOffset(data.Month.DateTime, newYork.GetUtcOffset(data.Month.DateTime));
+        var localEnd = new DateTimeOffset(monthEnd.DateTime, newYork.GetUtcOffset(monthEnd.DateTime));
+        var oddFrom = data.Month.AddDays(9).AddHours(7).AddMinutes(13);
+        var oddTo = oddFrom.AddDays(7).AddHours(5).AddMinutes(41);
+
+        const int warmup = 100;
+        var elapsed = new double[queries];
+        long monthRequests = 0;
+        for (var i = -warmup; i < queries; i++)
+        {
+            var index = i + warmup;
+            var s = index % data.Services.Count;
+            var service = data.Services[s];
+            var started = Stopwatch.GetTimestamp();
+            await using var session = store.QuerySession();
+            var report = ((index / data.Services.Count) % 4) switch
+            {
+                0 => await SlaReportBuilder.BuildAsync(session, sla, service, data.Month, monthEnd, "UTC", null, ct),
+                1 => await SlaReportBuilder.BuildAsync(session, sla, service, localStart, localEnd, "America/New_York", null, ct),
+                2 => await SlaReportBuilder.BuildAsync(session, sla, service, data.Month, monthEnd, "UTC", null, ct, data.EndpointsOf(s)[index % data.EndpointsOf(s).Count]),
+                _ => await SlaReportBuilder.BuildAsync(session, sla, service, oddFrom, oddTo, "UTC", null, ct),
+            };
+            if (i >= 0)
+            {
+                elapsed[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+            if (index < data.Services.Count)
+            {
+                monthRequests += report.Requests.Total;
+            }
+        }
+        if (monthRequests != data.Requests)
+        {
+            problems.Add($"the month's reports count {monthRequests:N0} requests, {data.Requests:N0} were stored");
+        }
+        Array.Sort(elapsed);
+        return new QueryLatencies(queries, warmup, Percentile(elapsed, 50), Percentile(elapsed, 99), elapsed[^1], elapsed.Average());
+    }
+
+    /// <summary>Every service's month from the restored store must be the source's, figure for figure.</summary>
+    private static async Task CompareReportsAsync(
+        DocumentStore source, DocumentStore restored, SyntheticServiceMonth data, List<string> problems, CancellationToken ct)
+    {
+        var sla = new SlaOptions();
+        foreach (var service in data.Services)
+        {
+            await using var before = source.QuerySession();
+            await using var after = restored.QuerySession();
+            var expected = await SlaReportBuilder.BuildAsync(before, sla, service, data.Month, data.Month.AddMonths(1), "UTC", null, ct);
+            var actual = await SlaReportBuilder.BuildAsync(after, sla, service, data.Month, data.Month.AddMonths(1), "UTC", null, ct);
+            if (JsonSerializer.Serialize(expected with { ComputedAtSequence = 0 }) != JsonSerializer.Serialize(actual with { ComputedAtSequence = 0 }))
+            {
+                problems.Add($"restored report of {service} differs from the source's");
+            }
+        }
+    }
+
+    /// <summary>Nearest rank, as HdrHistogram reads percentiles.</summary>
+    private static double Percentile(double[] sorted, double percentile) =>
+        sorted[Math.Max(0, (int)Math.Ceiling(percentile / 100 * sorted.Length) - 1)];
+
+    private static async Task<(long Events, long JsonBytes, long Requests)> EventTotalsAsync(string connectionString, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"""
+            select count(*), coalesce(sum(octet_length(data::text)), 0)::bigint,
+                   coalesce(sum((select sum((m->>'Requests')::bigint) from jsonb_array_elements(data->'Minutes') m) ) filter (where type = 'requests_recorded'), 0)::bigint
+            from {MaestroStore.Schema}.mt_events
+            """, connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    }
+
+    private static async Task<long> RollupDocumentsAsync(string connectionString, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"select (select count(*) from {MaestroStore.Schema}.mt_doc_latencyrollup) + (select count(*) from {MaestroStore.Schema}.mt_doc_minuterollups)",
+            connection);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+}
