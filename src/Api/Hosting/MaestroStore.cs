@@ -4,6 +4,7 @@ using MaestroSla.Ingest;
 using MaestroSla.Projections;
 using MaestroSla.Projections.Alerts;
 using Marten;
+using Npgsql;
 using Weasel.Core;
 
 namespace MaestroSla.Api.Hosting;
@@ -15,7 +16,7 @@ public static class MaestroStore
 
     public static StoreOptions Configure(StoreOptions options, string connectionString)
     {
-        options.Connection(connectionString);
+        options.Connection(WithLz4Toast(connectionString));
         options.DatabaseSchemaName = Schema;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         options.UseSystemTextJsonForSerialization(EnumStorage.AsString);
@@ -35,5 +36,22 @@ public static class MaestroStore
         options.Projections.Errors.SkipSerializationErrors = false;
         options.Projections.Errors.SkipUnknownEvents = false;
         return options;
+    }
+
+    /// <summary>
+    /// Events and rollup documents are JSON values of a few KB that PostgreSQL compresses as it stores them (TOAST),
+    /// by default with pglz, which took over a third of PostgreSQL's CPU while rollups were rebuilt
+    /// (docs/benchmarks.md). lz4 (PostgreSQL 14 and later, built in by the common distributions and images)
+    /// compresses several times faster. A connection string that sets Options itself is left as it is, e.g.
+    /// <c>Options=-c default_toast_compression=pglz</c> for a server built without lz4.
+    /// </summary>
+    public static string WithLz4Toast(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (string.IsNullOrEmpty(builder.Options))
+        {
+            builder.Options = "-c default_toast_compression=lz4";
+        }
+        return builder.ConnectionString;
     }
 }
