@@ -105,6 +105,8 @@ internal static class NaiveIngestPhase
             GroupId = "naive-bench",
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnableAutoCommit = false,
+            // The same fetch back-off as TelemetryConsumer, so that the comparison is about the design alone.
+            FetchQueueBackoffMs = 10,
         })
             .SetPartitionsAssignedHandler((_, _) => assigned.TrySetResult())
             .Build();

@@ -6,6 +6,7 @@ using MaestroSla.Bench.Measuring;
 using MaestroSla.Bench.Traffic;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Batching;
+using MaestroSla.Ingest.Kafka;
 using MaestroSla.Ingest.Storage;
 using Marten;
 
@@ -147,14 +148,10 @@ internal static class StageCostsPhase
         var messages = Math.Min(count, fits);
         await environment.LoadGenerator.ProduceAsync(Topic, 0, messages, options.Messages, trafficEnd, 1e12, () => 0, ct);
 
-        using var consumer = new ConsumerBuilder<Ignore, byte[]?>(new ConsumerConfig(options.ConsumerClientSettings())
-        {
-            BootstrapServers = environment.LoadGenerator.BootstrapServers,
-            GroupId = "stages-bench",
-            EnableAutoCommit = true,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
+        // The client settings TelemetryConsumer runs with (fetch back-off, no per-message topic or headers).
+        var config = new KafkaIngestOptions { Client = options.ConsumerClientSettings() }
+            .ToConsumerConfig(environment.LoadGenerator.BootstrapServers, "stages-bench");
+        using var consumer = new ConsumerBuilder<Ignore, byte[]?>(config).Build();
         var assignment = Enumerable.Range(0, options.Partitions)
             .Select(p => new TopicPartitionOffset(Topic, p, Offset.Beginning)).ToList();
         consumer.Assign(assignment);
