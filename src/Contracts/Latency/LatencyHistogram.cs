@@ -39,6 +39,9 @@ public sealed class LatencyHistogram : LongHistogram
 
     private static readonly int CountsLength = IndexOf(HighestTrackableMicros) + 1;
 
+    // The used part of the counts: clearing and encoding touch only [_minIndex, _maxIndex], which for a minute's
+    // latencies is a few thousand of the ~23,000 counts.
+    private int _minIndex = int.MaxValue;
     private int _maxIndex = -1;
 
     public LatencyHistogram()
@@ -56,22 +59,27 @@ public sealed class LatencyHistogram : LongHistogram
         {
             _maxIndex = index;
         }
+        if (index < _minIndex)
+        {
+            _minIndex = index;
+        }
     }
 
     /// <summary>Empties the histogram, touching only the part of the counts that was used.</summary>
     public void Clear()
     {
-        for (var i = 0; i <= _maxIndex; i++)
+        for (var i = _minIndex; i <= _maxIndex; i++)
         {
             SetCountAtIndex(i, 0);
         }
         TotalCount = 0;
+        _minIndex = int.MaxValue;
         _maxIndex = -1;
     }
 
     public void Add(LatencyHistogram other)
     {
-        for (var i = 0; i <= other._maxIndex; i++)
+        for (var i = other._minIndex; i <= other._maxIndex; i++)
         {
             var count = other.GetCountAtIndex(i);
             if (count != 0)
@@ -79,6 +87,7 @@ public sealed class LatencyHistogram : LongHistogram
                 AddToCountAtIndex(i, count);
             }
         }
+        _minIndex = Math.Min(_minIndex, other._minIndex);
         _maxIndex = Math.Max(_maxIndex, other._maxIndex);
     }
 
@@ -174,6 +183,12 @@ public sealed class LatencyHistogram : LongHistogram
     {
         var written = 0;
         var index = 0;
+        if (_minIndex > 0 && _minIndex <= _maxIndex)
+        {
+            // The leading zeros as the loop below would write them: one run, or a single 0.
+            written += WriteZigZag(target, _minIndex > 1 ? -(long)_minIndex : 0);
+            index = _minIndex;
+        }
         while (index <= _maxIndex)
         {
             var count = GetCountAtIndex(index++);
@@ -210,6 +225,7 @@ public sealed class LatencyHistogram : LongHistogram
                 {
                     AddToCountAtIndex(index, item);
                     _maxIndex = Math.Max(_maxIndex, index);
+                    _minIndex = Math.Min(_minIndex, index);
                 }
                 index++;
             }

@@ -141,4 +141,28 @@ public sealed class LatencyHistogramTests
         Should.Throw<FormatException>(() => LatencyHistogram.Decode([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
         Should.Throw<ArgumentOutOfRangeException>(() => new LatencyHistogram().Record(-1));
     }
+
+    [Fact]
+    public void a_cleared_and_reused_histogram_encodes_what_a_fresh_one_does()
+    {
+        // Only milliseconds and up: the counts below the first used one are never touched.
+        var first = Latencies(5_000, seed: 5).Where(v => v >= 5_000).ToArray();
+        var second = Latencies(5_000, seed: 6).Where(v => v >= 20_000).ToArray();
+        var reused = Recorded(first);
+        reused.Clear();
+        foreach (var value in second)
+        {
+            reused.Record(value);
+        }
+
+        var bytes = reused.Encode();
+
+        bytes.ShouldBe(Recorded(second).Encode());
+        var decoded = HistogramEncoding.DecodeFromByteBuffer(ByteBuffer.Allocate(bytes), 0);
+        decoded.TotalCount.ShouldBe(second.Length);
+        decoded.GetValueAtPercentile(50).ShouldBe(LibraryRecorded(second).GetValueAtPercentile(50));
+        var merged = new LatencyHistogram();
+        merged.AddEncoded(bytes);
+        merged.Encode().ShouldBe(bytes);
+    }
 }
