@@ -315,7 +315,11 @@ public sealed class EventLogRestore(
         var record = new EventRecord();
         long highest = 0, restored = 0, seen = 0;
 
-        await using var importer = await connection.BeginBinaryImportAsync($"copy {tables.Events} ({columns}) from stdin (format binary)", ct);
+        // The target's event table is empty (checked, or emptied when forced). Truncated in this transaction, it can
+        // take COPY FREEZE: rows arrive frozen and marked visible, so neither the projection rebuild's first read nor
+        // autovacuum has to rewrite a gigabyte of pages for their hint bits afterwards.
+        await ExecuteAsync(connection, $"truncate table {tables.Events}", ct);
+        await using var importer = await connection.BeginBinaryImportAsync($"copy {tables.Events} ({columns}) from stdin (format binary, freeze)", ct);
         foreach (var manifest in chain)
         {
             foreach (var segment in manifest.Segments.Where(s => s.Kind == SegmentKinds.Events))

@@ -1,4 +1,5 @@
 using Marten;
+using Marten.Services.BatchQuerying;
 
 namespace MaestroSla.Projections.Latency;
 
@@ -11,6 +12,16 @@ public static class LatencyRollups
     public static async Task<List<LatencyRollup>> LoadAsync(
         IQuerySession session, string service, string endpoint, IEnumerable<(RollupGrain Grain, DateTimeOffset Start)> segments,
         CancellationToken ct)
+    {
+        var batch = session.CreateBatchQuery();
+        var loading = Load(batch, service, endpoint, segments);
+        await batch.Execute(ct);
+        return await loading.ResultAsync();
+    }
+
+    /// <summary>The same as part of a batch the caller executes (with other reads of the same request).</summary>
+    public static RollupsLoading Load(
+        IBatchedQuery batch, string service, string endpoint, IEnumerable<(RollupGrain Grain, DateTimeOffset Start)> segments)
     {
         var rollupIds = new HashSet<string>(StringComparer.Ordinal);
         var minutesByHourId = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
@@ -29,30 +40,33 @@ public static class LatencyRollups
             }
             minutes.Add(start);
         }
+        return new RollupsLoading(
+            rollupIds.Count == 0 ? null : batch.LoadMany<LatencyRollup>().ById(rollupIds.ToArray()),
+            minutesByHourId.Count == 0 ? null : batch.LoadMany<MinuteRollups>().ById(minutesByHourId.Keys.ToArray()),
+            minutesByHourId);
+    }
+}
 
-        var batch = session.CreateBatchQuery();
-        var rollupsLoaded = rollupIds.Count == 0 ? null : batch.LoadMany<LatencyRollup>().ById(rollupIds.ToArray());
-        var hoursLoaded = minutesByHourId.Count == 0 ? null : batch.LoadMany<MinuteRollups>().ById(minutesByHourId.Keys.ToArray());
-        if (rollupsLoaded is null && hoursLoaded is null)
+public sealed class RollupsLoading(
+    Task<IReadOnlyList<LatencyRollup>>? rollups, Task<IReadOnlyList<MinuteRollups>>? hours, Dictionary<string, List<DateTimeOffset>> minutesByHourId)
+{
+    /// <summary>After the batch ran: the rollups found, minutes as rollups of their own.</summary>
+    public async Task<List<LatencyRollup>> ResultAsync()
+    {
+        var result = rollups is null ? [] : (await rollups).ToList();
+        if (hours is not null)
         {
-            return [];
-        }
-        await batch.Execute(ct);
-
-        var rollups = rollupsLoaded is null ? [] : (await rollupsLoaded).ToList();
-        if (hoursLoaded is not null)
-        {
-            foreach (var hour in await hoursLoaded)
+            foreach (var hour in await hours)
             {
                 foreach (var minute in minutesByHourId[hour.Id])
                 {
                     if (hour.RollupOf(minute) is { } rollup)
                     {
-                        rollups.Add(rollup);
+                        result.Add(rollup);
                     }
                 }
             }
         }
-        return rollups;
+        return result;
     }
 }

@@ -5,6 +5,7 @@ using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Targets;
 using MaestroSla.Projections.Uptime;
 using Marten;
+using Marten.Services.BatchQuerying;
 
 namespace MaestroSla.Projections.Reports;
 
@@ -27,20 +28,33 @@ public static class SlaReportBuilder
         var checks = new List<HealthChecked>();
         List<HealthRun>? healthRuns = null;
 
+        EffectiveTargets? targets = null;
         if (asOf is null)
         {
-            foreach (var rollup in await LatencyRollups.LoadAsync(session, service, endpoint ?? LatencyRollup.AllEndpoints, RollupPlan.Cover(from, to), ct))
+            // Everything a live report reads, in one round trip.
+            var batch = session.CreateBatchQuery();
+            var rollupsLoading = LatencyRollups.Load(batch, service, endpoint ?? LatencyRollup.AllEndpoints, RollupPlan.Cover(from, to));
+            var reportedLoading = batch.Query<ReportedDowntime>()
+                .Where(d => d.Service == service && d.Start < to && d.End > from)
+                .OrderBy(d => d.Start)
+                .ToList();
+            var (wholeDaysLoading, partialDayLoading) = LoadHealthDays(batch, service, from, to);
+            var targetEventsLoading = batch.Events.FetchStream(SlaTargetStreams.For(service));
+            await batch.Execute(ct);
+
+            foreach (var rollup in await rollupsLoading.ResultAsync())
             {
                 requests += rollup.Requests;
                 errors += rollup.Errors;
                 latency.AddEncoded(rollup.Latency);
             }
-            var reported = await session.Query<ReportedDowntime>()
-                .Where(d => d.Service == service && d.Start < to && d.End > from)
-                .OrderBy(d => d.Start)
-                .ToListAsync(ct);
-            downtimes.AddRange(reported.Select(d => new DowntimeRecorded(d.Service, d.Start, d.End, d.Reason)));
-            healthRuns = await HealthRunsAsync(session, service, from, to, ct);
+            downtimes.AddRange((await reportedLoading).Select(d => new DowntimeRecorded(d.Service, d.Start, d.End, d.Reason)));
+            healthRuns = (await wholeDaysLoading).SelectMany(d => d.Runs).ToList();
+            if (partialDayLoading is not null && await partialDayLoading is { } partial)
+            {
+                healthRuns.AddRange(HealthDowntime.Runs(partial.Checks().Where(c => c.CheckedAt < to)));
+            }
+            targets = SlaTargetStreams.Resolve(await targetEventsLoading, options, service);
             sequence = await ReportProjections.ProgressAsync(session, ct);
         }
         else
@@ -70,7 +84,7 @@ public static class SlaReportBuilder
             Collect(recorded, downtimes, checks);
         }
 
-        var targets = await SlaTargetStreams.ResolveAsync(session, options, service, asOf, ct);
+        targets ??= await SlaTargetStreams.ResolveAsync(session, options, service, asOf, ct);
         var healthDowntime = healthRuns is null
             ? HealthDowntime.Derive(checks.Where(c => c.CheckedAt < to), options.HealthFailureThreshold, to)
             : HealthDowntime.Derive(healthRuns, options.HealthFailureThreshold, to);
@@ -171,7 +185,8 @@ public static class SlaReportBuilder
     /// whose checks are sparser than the threshold per day is not seen before the period began), and, for a period
     /// ending inside a day, the runs of that day's checks before the end.
     /// </summary>
-    private static async Task<List<HealthRun>> HealthRunsAsync(IQuerySession session, string service, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    private static (Task<IReadOnlyList<DayRuns>> WholeDays, Task<HealthCheckDay?>? PartialDay) LoadHealthDays(
+        IBatchedQuery batch, string service, DateTimeOffset from, DateTimeOffset to)
     {
         var lastDay = LatencyRollup.StartOf(RollupGrain.Day, to);
         var wholeDays = new List<string>();
@@ -180,17 +195,11 @@ public static class SlaReportBuilder
             wholeDays.Add(HealthCheckDay.IdFor(service, day));
         }
         var ids = wholeDays.ToArray();
-        var runs = (await session.Query<HealthCheckDay>()
-                .Where(d => d.Id.IsOneOf(ids))
-                .Select(d => new DayRuns { Runs = d.Runs })
-                .ToListAsync(ct))
-            .SelectMany(d => d.Runs)
+        var runs = batch.Query<HealthCheckDay>()
+            .Where(d => d.Id.IsOneOf(ids))
+            .Select(d => new DayRuns { Runs = d.Runs })
             .ToList();
-        if (lastDay < to && await session.LoadAsync<HealthCheckDay>(HealthCheckDay.IdFor(service, lastDay), ct) is { } partial)
-        {
-            runs.AddRange(HealthDowntime.Runs(partial.Checks().Where(c => c.CheckedAt < to)));
-        }
-        return runs;
+        return (runs, lastDay < to ? batch.Load<HealthCheckDay>(HealthCheckDay.IdFor(service, lastDay)) : null);
     }
 
     private static readonly TimeSpan HealthLookback = TimeSpan.FromDays(1);

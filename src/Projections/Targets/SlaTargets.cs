@@ -1,3 +1,4 @@
+using JasperFx.Events;
 using Marten;
 
 namespace MaestroSla.Projections.Targets;
@@ -49,9 +50,12 @@ public static class SlaTargetStreams
     /// API by then, else the configured override, else the defaults.
     /// </summary>
     public static async Task<EffectiveTargets> ResolveAsync(
-        IQuerySession session, SlaOptions options, string service, DateTimeOffset? asOf, CancellationToken ct)
+        IQuerySession session, SlaOptions options, string service, DateTimeOffset? asOf, CancellationToken ct) =>
+        Resolve(await session.Events.FetchStreamAsync(For(service), timestamp: asOf, token: ct), options, service);
+
+    /// <summary>The same from the service's target events, e.g. fetched in a batch with other reads.</summary>
+    public static EffectiveTargets Resolve(IReadOnlyList<IEvent> events, SlaOptions options, string service)
     {
-        var events = await session.Events.FetchStreamAsync(For(service), timestamp: asOf, token: ct);
         for (var i = events.Count - 1; i >= 0; i--)
         {
             if (events[i].Data is SlaTargetsSet set)
