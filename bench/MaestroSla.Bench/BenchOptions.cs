@@ -58,7 +58,7 @@ internal sealed record BenchOptions
           --partitions N            topic partitions (default 64)
           --month-requests N        requests in the month of data behind the report, backup and restore figures (default 100000000; 0 skips)
           --month-services N        services in that month (default 20; --endpoints applies)
-          --report-queries N        SLA reports timed on it, after 100 not timed (default 1000)
+          --report-queries N        SLA reports timed on it, after 500 not timed (default 1000)
           --flush-interval-ms N     KafkaIngestOptions.FlushInterval (default 500)
           --max-batch N             KafkaIngestOptions.MaxBatchMessages (default 100000)
           --lead-mib X              producer's lead over the stored offsets, MiB per partition (default 3; the mock drops past 5)

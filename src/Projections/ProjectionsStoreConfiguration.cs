@@ -22,6 +22,7 @@ public static class ProjectionsStoreConfiguration
             .Index(x => x.Service)
             .Index(x => x.Start);
         options.Schema.For<HealthCheckDay>().Identity(x => x.Id);
+        options.Schema.For<HealthRunsDay>().Identity(x => x.Id);
         options.Projections.Add(new UptimeSignalsProjection(), ProjectionLifecycle.Async, UptimeSignalsProjection.ProjectionName);
 
         options.Events.MapEventType<SlaTargetsSet>("sla_targets_set");

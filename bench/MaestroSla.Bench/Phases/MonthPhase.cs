@@ -17,7 +17,7 @@ using Npgsql;
 
 namespace MaestroSla.Bench.Phases;
 
-internal sealed record QueryLatencies(int Queries, int Warmup, double P50Ms, double P99Ms, double MaxMs, double MeanMs);
+internal sealed record QueryLatencies(int Queries, int Warmup, double P50Ms, double P99Ms, double MaxMs, double MeanMs, int Gen2Collections, TimeSpan GcPause);
 
 internal sealed record MonthOutcome(
     DateTimeOffset Month, int Services, int Endpoints, long Requests, long Errors, long Events, long EventJsonBytes,
@@ -81,7 +81,7 @@ internal static class MonthPhase
         Console.WriteLine($"  vacuum analyze: {clock.Elapsed.TotalSeconds:0.0} s");
 
         var reports = await MeasureReportsAsync(store, data, options.ReportQueries, problems, ct);
-        Console.WriteLine($"  {reports.Queries:N0} reports: p50 {reports.P50Ms:0.00} ms, p99 {reports.P99Ms:0.00} ms, max {reports.MaxMs:0.00} ms");
+        Console.WriteLine($"  {reports.Queries:N0} reports: p50 {reports.P50Ms:0.00} ms, p99 {reports.P99Ms:0.00} ms, max {reports.MaxMs:0.00} ms; {reports.Gen2Collections} gen-2 GCs, {reports.GcPause.TotalMilliseconds:0} ms GC pause");
 
         var folder = Directory.CreateTempSubdirectory("maestrosla-bench-backup-").FullName;
         try
@@ -155,12 +155,19 @@ internal static class MonthPhase
         var oddFrom = data.Month.AddDays(9).AddHours(7).AddMinutes(13);
         var oddTo = oddFrom.AddDays(7).AddHours(5).AddMinutes(41);
 
-        const int warmup = 100;
+        const int warmup = 500;
         var elapsed = new double[queries];
+        int gen2Before = 0;
+        var pauseBefore = TimeSpan.Zero;
         long monthRequests = 0;
         for (var i = -warmup; i < queries; i++)
         {
             var index = i + warmup;
+            if (i == 0)
+            {
+                gen2Before = GC.CollectionCount(2);
+                pauseBefore = GC.GetTotalPauseDuration();
+            }
             var s = index % data.Services.Count;
             var service = data.Services[s];
             var started = Stopwatch.GetTimestamp();
@@ -185,8 +192,10 @@ internal static class MonthPhase
         {
             problems.Add($"the month's reports count {monthRequests:N0} requests, {data.Requests:N0} were stored");
         }
+        var gen2 = GC.CollectionCount(2) - gen2Before;
+        var pause = GC.GetTotalPauseDuration() - pauseBefore;
         Array.Sort(elapsed);
-        return new QueryLatencies(queries, warmup, Percentile(elapsed, 50), Percentile(elapsed, 99), elapsed[^1], elapsed.Average());
+        return new QueryLatencies(queries, warmup, Percentile(elapsed, 50), Percentile(elapsed, 99), elapsed[^1], elapsed.Average(), gen2, pause);
     }
 
     /// <summary>Every service's month from the restored store must be the source's, figure for figure.</summary>

@@ -21,8 +21,8 @@ public sealed class ReportedDowntime
 
 /// <summary>
 /// A service's health checks on one UTC day, per component, as parallel lists in the order they were stored (late
-/// checks are appended; readers order them), and as runs. Reports read the runs of whole days and the checks of a
-/// day the period ends in, instead of every check event.
+/// checks are appended; readers order them). Reports read the runs of whole days (<see cref="HealthRunsDay"/>) and
+/// the checks of a day the period ends in, instead of every check event.
 /// </summary>
 public sealed class HealthCheckDay
 {
@@ -30,9 +30,6 @@ public sealed class HealthCheckDay
     public required string Service { get; init; }
     public required DateTimeOffset Day { get; init; }
     public Dictionary<string, HealthCheckSeries> Components { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>The day's checks as runs (<see cref="HealthDowntime.Runs"/>): all a report reads of a whole day.</summary>
-    public List<HealthRun> Runs { get; set; } = [];
 
     public static string IdFor(string service, DateTimeOffset day) =>
         string.Create(CultureInfo.InvariantCulture, $"{service}|{day.UtcDateTime:yyyyMMdd}");
@@ -47,6 +44,18 @@ public sealed class HealthCheckDay
             }
         }
     }
+}
+
+/// <summary>
+/// The same day's checks as runs (<see cref="HealthDowntime.Runs"/>), same id: all a report reads of a whole day,
+/// a few hundred bytes instead of the day's checks.
+/// </summary>
+public sealed class HealthRunsDay
+{
+    public required string Id { get; init; }
+    public required string Service { get; init; }
+    public required DateTimeOffset Day { get; init; }
+    public List<HealthRun> Runs { get; set; } = [];
 }
 
 public sealed class HealthCheckSeries
@@ -117,8 +126,8 @@ public sealed class UptimeSignalsProjection : ProjectionBase, IProjection
                 series.Status.Add(check.Status);
                 series.LatencyMs.Add(check.LatencyMs);
             }
-            day.Runs = HealthDowntime.Runs(day.Checks());
             operations.Store(day);
+            operations.Store(new HealthRunsDay { Id = day.Id, Service = day.Service, Day = day.Day, Runs = HealthDowntime.Runs(day.Checks()) });
         }
     }
 }
