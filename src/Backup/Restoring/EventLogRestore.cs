@@ -422,11 +422,12 @@ public sealed class EventLogRestore(
             return;
         }
         using var daemon = await targetStore.BuildProjectionDaemonAsync();
-        foreach (var name in projections)
+        // Side by side: each reads the events it needs, and while one waits on PostgreSQL the other computes.
+        await Task.WhenAll(projections.Select(name =>
         {
             _logger.LogInformation("Restore {Id}: rebuilding projection {Projection}", run.Id, name);
-            await daemon.RebuildProjectionAsync(name, options.RebuildTimeout, ct);
-        }
+            return daemon.RebuildProjectionAsync(name, options.RebuildTimeout, ct);
+        }));
         await targetStore.WaitForNonStaleProjectionDataAsync(options.RebuildTimeout);
     }
 
