@@ -13,8 +13,8 @@ namespace MaestroSla.Projections.Reports;
 public static class SlaReportBuilder
 {
     /// <summary>
-    /// The report for [from, to). Now: from the latency rollups. As of T: folded from the service's events
-    /// recorded up to T, so it shows what a report said at T. Both paths share the arithmetic below.
+    /// The report for [from, to). Now: from the projections (latency rollups, uptime signals). As of T: folded from
+    /// the service's events recorded up to T, so it shows what a report said at T. Both paths share the arithmetic below.
     /// </summary>
     public static async Task<SlaReport> BuildAsync(
         IQuerySession session, SlaOptions options, string service, DateTimeOffset from, DateTimeOffset to,
@@ -35,8 +35,8 @@ public static class SlaReportBuilder
     }
 
     /// <summary>
-    /// A LatencyHistogram's counts take ~184 KB, so each one is born on the large-object heap; one per report made the
-    /// reports' gen-2 collections, which showed in their p99 (docs/benchmarks.md). Reports borrow one instead.
+    /// A LatencyHistogram's counts take ~184 KB, so each new one lands on the large-object heap, which only gen-2
+    /// collections reclaim; reports borrow one instead of allocating one each.
     /// </summary>
     private static readonly ObjectPool<LatencyHistogram> Histograms =
         new DefaultObjectPool<LatencyHistogram>(new ClearedOnReturn(), Environment.ProcessorCount * 4);
