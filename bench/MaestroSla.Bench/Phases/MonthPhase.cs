@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using JasperFx.Events.Projections;
 using MaestroSla.Api.Hosting;
 using MaestroSla.Backup;
 using MaestroSla.Backup.Creating;
@@ -43,7 +42,8 @@ internal static class MonthPhase
         var month = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(-1);
         var data = new SyntheticServiceMonth(month, options.MonthServices, options.EndpointsPerService, options.MonthRequests, options.Seed);
         var connectionString = await environment.CreateDatabaseAsync("maestrosla_month");
-        await using var store = new DocumentStore(RebuildConfigured(connectionString));
+        await using var store = new DocumentStore(
+            MaestroStore.Configure(new StoreOptions(), connectionString).WithRebuildPages(new BackupOptions().RebuildBatchSize));
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
 
         // Stored as ingest stores it: one IngestBatch and one transaction per hour of traffic.
@@ -69,7 +69,7 @@ internal static class MonthPhase
         }
 
         clock.Restart();
-        await RebuildAsync(store, ct);
+        await ProjectionRebuild.RunAsync(store, TimeSpan.FromMinutes(30), _ => { }, ct);
         var projected = clock.Elapsed;
         var rollups = await RollupDocumentsAsync(connectionString, ct);
         Console.WriteLine($"  projected by the async daemon in {projected.TotalSeconds:0.0} s: {events / projected.TotalSeconds:N0} events/s, {rollups:N0} rollup documents");
@@ -112,30 +112,6 @@ internal static class MonthPhase
         finally
         {
             Directory.Delete(folder, recursive: true);
-        }
-    }
-
-    /// <summary>The store as restores configure it: the daemon reads pages of 5,000 events when it rebuilds.</summary>
-    private static StoreOptions RebuildConfigured(string connectionString)
-    {
-        var options = MaestroStore.Configure(new StoreOptions(), connectionString);
-        var rebuildBatch = new BackupOptions().RebuildBatchSize;
-        foreach (var projection in options.Projections.All.Where(p => p.Lifecycle == ProjectionLifecycle.Async))
-        {
-            projection.Options.BatchSize = Math.Max(projection.Options.BatchSize, rebuildBatch);
-            projection.Options.MaximumHopperSize = Math.Max(projection.Options.MaximumHopperSize, 4 * rebuildBatch);
-        }
-        return options;
-    }
-
-    private static async Task RebuildAsync(DocumentStore store, CancellationToken ct)
-    {
-        using var daemon = await store.BuildProjectionDaemonAsync();
-        foreach (var projection in store.Options.Projections.All.Where(p => p.Lifecycle == ProjectionLifecycle.Async))
-        {
-            var started = Stopwatch.GetTimestamp();
-            await daemon.RebuildProjectionAsync(projection.Name, TimeSpan.FromMinutes(30), ct);
-            Console.WriteLine($"  {projection.Name} rebuilt in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s");
         }
     }
 

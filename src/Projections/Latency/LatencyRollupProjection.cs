@@ -166,28 +166,34 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
                 return changes[0];
             }
             long requests = 0, errors = 0;
-            accumulator.Clear();
+            var histograms = new List<byte[]>(changes.Count);
             foreach (var change in changes)
             {
                 requests += change.Requests;
                 errors += change.Errors;
-                accumulator.AddEncoded(change.Latency);
+                histograms.Add(change.Latency);
             }
-            return new Change(requests, errors, accumulator.Encode());
+            return new Change(requests, errors, Merged(histograms, accumulator));
         }
 
         /// <summary>Stored bytes plus a change; a rollup that held nothing yet keeps the change's bytes as they are.</summary>
-        public static byte[] Combine(byte[] stored, byte[] change, LatencyHistogram accumulator)
+        public static byte[] Combine(byte[] stored, byte[] change, LatencyHistogram accumulator) =>
+            stored.Length == 0 ? change : Merged([stored, change], accumulator);
+    }
+
+    /// <summary>One histogram's bytes as they are; several merged and encoded again.</summary>
+    private static byte[] Merged(List<byte[]> histograms, LatencyHistogram accumulator)
+    {
+        if (histograms.Count == 1)
         {
-            if (stored.Length == 0)
-            {
-                return change;
-            }
-            accumulator.Clear();
-            accumulator.AddEncoded(stored);
-            accumulator.AddEncoded(change);
-            return accumulator.Encode();
+            return histograms[0];
         }
+        accumulator.Clear();
+        foreach (var histogram in histograms)
+        {
+            accumulator.AddEncoded(histogram);
+        }
+        return accumulator.Encode();
     }
 
     /// <summary>The minutes of one series' hour as a page brings them: per minute, histograms still to be merged.</summary>
@@ -215,22 +221,12 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
                 {
                     continue;
                 }
-                var latency = histograms.Count == 1 ? histograms[0] : MergeAll(histograms, accumulator);
+                var latency = Merged(histograms, accumulator);
                 var minute = new Change(_requests[index], _errors[index], latency);
                 minutes[index] = minute;
                 hour.Add(minute);
             }
             return (minutes, Change.Merge(hour, accumulator));
-        }
-
-        private static byte[] MergeAll(List<byte[]> histograms, LatencyHistogram accumulator)
-        {
-            accumulator.Clear();
-            foreach (var histogram in histograms)
-            {
-                accumulator.AddEncoded(histogram);
-            }
-            return accumulator.Encode();
         }
     }
 }
