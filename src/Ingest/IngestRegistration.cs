@@ -1,4 +1,5 @@
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Ingest.Http;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Ingest.Storage;
 using Microsoft.Extensions.Configuration;
@@ -26,8 +27,19 @@ public static class IngestRegistration
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<KafkaBootstrap>();
         services.AddSingleton<IngestProgress>();
-        services.AddSingleton<IngestBatchWriter>();
+        services.AddOptions<IngestWriteOptions>().Bind(builder.Configuration.GetSection(IngestWriteOptions.Section))
+            .Validate(o => o.HttpSlots is > 0 and <= 1024, "Ingest:Write:HttpSlots must be between 1 and 1024")
+            .Validate(o => o.EndpointLimitPerService > 0, "Ingest:Write:EndpointLimitPerService must be positive")
+            .ValidateOnStart();
+        services.AddSingleton(sp => new SeriesCatalog(sp.GetRequiredService<IOptions<IngestWriteOptions>>().Value.EndpointLimitPerService));
+        services.AddSingleton(sp => new IngestBatchWriter(
+            sp.GetRequiredService<Marten.IDocumentStore>(), sp.GetRequiredService<SeriesCatalog>(), sp.GetRequiredService<IOptions<IngestWriteOptions>>().Value));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ContractLimits>>().Value);
+        services.AddOptions<HttpIngestOptions>().Bind(builder.Configuration.GetSection(HttpIngestOptions.Section))
+            .Validate(o => o.MaxPendingMessages > 0 && o.MaxMessagesPerWrite > 0 && o.Writers is > 0 and <= 64, "Ingest:Http limits must be positive (Writers at most 64)")
+            .ValidateOnStart();
+        services.AddSingleton<HttpGroupCommit>();
+        services.AddHostedService(sp => sp.GetRequiredService<HttpGroupCommit>());
         // A decoder caches service names and is single-threaded: the consumer gets its own, HTTP requests make theirs.
         services.AddTransient<TelemetryDecoder>();
 

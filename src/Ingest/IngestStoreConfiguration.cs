@@ -6,7 +6,7 @@ namespace MaestroSla.Ingest;
 
 public static class IngestStoreConfiguration
 {
-    /// <summary>What ingest writes besides events: dead letters and the stored Kafka offsets.</summary>
+    /// <summary>What ingest writes besides events: dead letters, the stored Kafka offsets and the series catalogue.</summary>
     public static StoreOptions ConfigureIngest(this StoreOptions options)
     {
         options.ConfigureTelemetryEvents();
@@ -15,6 +15,7 @@ public static class IngestStoreConfiguration
             .Index(x => x.ReceivedAt);
         options.Storage.ExtendedSchemaObjects.Add(StoredKafkaOffsets.Table(options.DatabaseSchemaName));
         options.Storage.ExtendedSchemaObjects.Add(StoredKafkaOffsets.HistoryTable(options.DatabaseSchemaName));
+        options.Storage.ExtendedSchemaObjects.Add(SeriesCatalog.Table(options.DatabaseSchemaName));
         return options;
     }
 }

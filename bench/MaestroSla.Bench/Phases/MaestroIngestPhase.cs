@@ -133,10 +133,10 @@ internal static class MaestroIngestPhase
         for (var p = 0; p < partitions; p++)
         {
             var expected = (messages / partitions) + (p < messages % partitions ? 1 : 0);
-            if (offsets.GetValueOrDefault(p) != expected)
+            if (offsets.GetValueOrDefault(p).Resume != expected)
             {
                 offsetsComplete = false;
-                problems.Add($"partition {p}: stored offset {offsets.GetValueOrDefault(p)} != produced {expected}");
+                problems.Add($"partition {p}: stored offset {offsets.GetValueOrDefault(p).Resume} != produced {expected}");
             }
         }
         return (events, requests, errors, tableBytes, offsetsComplete);

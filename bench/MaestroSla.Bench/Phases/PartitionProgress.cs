@@ -53,9 +53,9 @@ internal sealed class PartitionProgress(int partitions)
         {
             while (!ct.IsCancellationRequested)
             {
-                foreach (var (partition, next) in await StoredKafkaOffsets.LoadAsync(connection, schema, group, topic, ct))
+                foreach (var (partition, position) in await StoredKafkaOffsets.LoadAsync(connection, schema, group, topic, ct))
                 {
-                    Stored(partition, next);
+                    Stored(partition, position.Resume);
                 }
                 await Task.Delay(interval, ct);
             }

@@ -129,7 +129,7 @@ public sealed class DemoRunner(
             await using var connection = store.Storage.Database.CreateConnection();
             await connection.OpenAsync(ct);
             var stored = await StoredKafkaOffsets.LoadAsync(connection, store.Options.DatabaseSchemaName, kafka.GroupId, kafkaOptions.Value.Topic, ct);
-            if (delivered.All(p => stored.TryGetValue(p.Key, out var next) && next > p.Value))
+            if (delivered.All(p => stored.TryGetValue(p.Key, out var position) && position.Resume > p.Value))
             {
                 return;
             }

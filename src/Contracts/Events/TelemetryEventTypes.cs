@@ -13,6 +13,7 @@ public static class TelemetryEventTypes
         options.Events.MapEventType<RequestsRecorded>("requests_recorded");
         options.Events.MapEventType<DowntimeRecorded>("downtime_recorded");
         options.Events.MapEventType<HealthChecked>("health_checked");
+        options.Events.MapEventType<IngestGapDetected>("ingest_gap_detected");
         return options;
     }
 }

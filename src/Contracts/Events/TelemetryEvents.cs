@@ -2,7 +2,7 @@ using MaestroSla.Contracts.Messages;
 
 namespace MaestroSla.Contracts.Events;
 
-// The immutable facts MaestroSla stores, one stream per service (stream key = service name).
+// The immutable facts MaestroSla stores, in streams per (service, writer slot): see IngestStreams.
 // Never rename these types: Marten stores their aliases (see TelemetryEventTypes).
 
 /// <summary>
@@ -19,3 +19,15 @@ public sealed record DowntimeRecorded(string Service, DateTimeOffset Start, Date
 
 /// <summary>One health-check result of a component of a service.</summary>
 public sealed record HealthChecked(string Service, string Component, HealthState Status, double LatencyMs, DateTimeOffset CheckedAt);
+
+/// <summary>
+/// Kafka offsets <see cref="FirstMissingOffset"/>..<see cref="LastMissingOffset"/> of a partition were no longer on
+/// the broker when ingest came to read them (retention or the embedded broker's size limit deleted them unread):
+/// their requests, downtime and health results are missing from the store. The data they held was produced between
+/// <see cref="LastStoredAt"/> (the partition's previous store; null for a partition never read before) and
+/// <see cref="DetectedAt"/>, as far as ingest can tell, so reports over any period that overlaps that span say so.
+/// Of offsets below the partition's read position, only requests of minutes still open had not been stored yet.
+/// </summary>
+public sealed record IngestGapDetected(
+    string Topic, int Partition, long FirstMissingOffset, long LastMissingOffset, long Count,
+    DateTimeOffset? LastStoredAt, DateTimeOffset DetectedAt);

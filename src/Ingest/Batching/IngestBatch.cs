@@ -8,10 +8,11 @@ namespace MaestroSla.Ingest.Batching;
 /// <summary>
 /// Everything accepted since the last flush: request metrics grouped per (service, endpoint, UTC minute) and
 /// encoded as one HDR histogram each when the batch becomes events, downtime and health results as they came,
-/// and dead letters.
+/// and dead letters. The Kafka consumer keeps the minutes that are still open in memory and hands them from batch to
+/// batch (<see cref="MoveMinutesTo"/>), so a series' minute becomes one event however often the consumer flushes.
 /// Not thread-safe: one batch belongs to one consumer loop or one HTTP request.
 /// </summary>
-public sealed class IngestBatch
+public sealed class IngestBatch(SeriesCatalog? catalog = null)
 {
     // One event carries at most this many minutes, which bounds event size when a backfill spans days.
     private const int MaxMinutesPerEvent = 240;
@@ -56,13 +57,25 @@ public sealed class IngestBatch
         DeadLetters.Add(deadLetter);
     }
 
+    /// <summary>The UTC minute a request falls in, as a number of minutes since 0001-01-01.</summary>
+    public static long MinuteOf(DateTimeOffset timestamp) => timestamp.UtcTicks / TimeSpan.TicksPerMinute;
+
     private void AddRequest(in RequestMetric request)
     {
-        var key = new MinuteKey(request.Service, request.Endpoint, request.Timestamp.UtcTicks / TimeSpan.TicksPerMinute);
+        var key = new MinuteKey(request.Service, request.Endpoint, MinuteOf(request.Timestamp));
         if (!_windows.TryGetValue(key, out var window))
         {
-            window = new MinuteWindow(_recyclableLatencyLists.TryPop(out var recycled) ? recycled : []);
-            _windows.Add(key, window);
+            // The endpoint limit is asked only when a batch first sees a series' minute, not for every request.
+            var admitted = catalog?.Admit(request.Service, request.Endpoint) ?? request.Endpoint;
+            if (!ReferenceEquals(admitted, request.Endpoint))
+            {
+                key = key with { Endpoint = admitted };
+            }
+            if (!_windows.TryGetValue(key, out window))
+            {
+                window = new MinuteWindow(_recyclableLatencyLists.TryPop(out var recycled) ? recycled : []);
+                _windows.Add(key, window);
+            }
         }
         window.LatenciesMicros.Add(request.LatencyMicros);
         if (request.IsError)
@@ -72,7 +85,86 @@ public sealed class IngestBatch
         RequestCount++;
     }
 
-    /// <summary>The events this batch stands for, grouped by stream (service).</summary>
+    /// <summary>Whether anything is to be stored besides open minutes moved on (see <see cref="MoveMinutesTo"/>).</summary>
+    public bool HasEvents => _windows.Count > 0 || Downtimes.Count > 0 || HealthResults.Count > 0;
+
+    /// <summary>Every (service, endpoint) the batch's events are about; endpoint "*" for each service.</summary>
+    public HashSet<(string Service, string Endpoint)> Series()
+    {
+        var series = new HashSet<(string, string)>();
+        foreach (var key in _windows.Keys)
+        {
+            series.Add((key.Service, key.Endpoint));
+            series.Add((key.Service, SeriesCatalogTable.ServiceRow));
+        }
+        foreach (var downtime in Downtimes)
+        {
+            series.Add((downtime.Service, SeriesCatalogTable.ServiceRow));
+        }
+        foreach (var health in HealthResults)
+        {
+            series.Add((health.Service, SeriesCatalogTable.ServiceRow));
+        }
+        return series;
+    }
+
+    /// <summary>
+    /// Moves the requests of minutes at or after <paramref name="fromMinute"/> (see <see cref="MinuteOf"/>) into
+    /// <paramref name="target"/>, which holds none of those minutes' series yet: they stay open in memory while this
+    /// batch is stored.
+    /// </summary>
+    public void MoveMinutesTo(IngestBatch target, long fromMinute)
+    {
+        List<MinuteKey>? moved = null;
+        foreach (var (key, window) in _windows)
+        {
+            if (key.MinuteNumber < fromMinute)
+            {
+                continue;
+            }
+            var requests = window.LatenciesMicros.Count;
+            target.RequestCount += requests;
+            RequestCount -= requests;
+            if (target._windows.TryGetValue(key, out var existing))
+            {
+                existing.LatenciesMicros.AddRange(window.LatenciesMicros);
+                existing.Errors += window.Errors;
+                window.LatenciesMicros.Clear();
+                _recyclableLatencyLists.Push(window.LatenciesMicros);
+            }
+            else
+            {
+                target._windows.Add(key, window);
+            }
+            (moved ??= []).Add(key);
+        }
+        foreach (var key in moved ?? [])
+        {
+            _windows.Remove(key);
+        }
+    }
+
+    /// <summary>Adds another batch's requests, downtime and health results to this one (HTTP group commits).</summary>
+    public void MergeFrom(IngestBatch other)
+    {
+        foreach (var (key, window) in other._windows)
+        {
+            if (!_windows.TryGetValue(key, out var existing))
+            {
+                existing = new MinuteWindow(_recyclableLatencyLists.TryPop(out var recycled) ? recycled : []);
+                _windows.Add(key, existing);
+            }
+            existing.LatenciesMicros.AddRange(window.LatenciesMicros);
+            existing.Errors += window.Errors;
+        }
+        Downtimes.AddRange(other.Downtimes);
+        HealthResults.AddRange(other.HealthResults);
+        DeadLetters.AddRange(other.DeadLetters);
+        MessageCount += other.MessageCount;
+        RequestCount += other.RequestCount;
+    }
+
+    /// <summary>The events this batch stands for, grouped by service.</summary>
     public Dictionary<string, List<object>> ToEventsByService()
     {
         var byService = new Dictionary<string, List<object>>();

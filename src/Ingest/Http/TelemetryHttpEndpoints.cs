@@ -26,8 +26,14 @@ public static class TelemetryHttpEndpoints
     /// stored and every rejected message is named by its index with the reason, so a client can fix and resend
     /// the whole batch without creating duplicates.
     /// </summary>
+    /// <remarks>
+    /// Concurrent requests are stored together (<see cref="HttpGroupCommit"/>). When the service is saturated or the
+    /// store fails, the answer is 503 with Retry-After and nothing of the batch is stored, so the client retries it
+    /// as it is.
+    /// </remarks>
     [WolverinePost("/api/ingest")]
-    public static async Task<IResult> Ingest(HttpRequest request, TelemetryDecoder decoder, IngestBatchWriter writer, CancellationToken ct)
+    public static async Task<IResult> Ingest(
+        HttpRequest request, HttpResponse response, TelemetryDecoder decoder, SeriesCatalog catalog, HttpGroupCommit queue, CancellationToken ct)
     {
         JsonDocument document;
         try
@@ -54,7 +60,7 @@ public static class TelemetryHttpEndpoints
                     statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var batch = new IngestBatch();
+            var batch = new IngestBatch(catalog);
             var rejected = new Dictionary<string, string[]>();
             var index = 0;
             foreach (var element in root.EnumerateArray())
@@ -78,10 +84,29 @@ public static class TelemetryHttpEndpoints
 
             if (!batch.IsEmpty)
             {
-                await writer.WriteAsync(batch, ct);
+                var outcome = await queue.StoreAsync(batch, ct);
+                if (outcome != HttpIngestOutcome.Stored)
+                {
+                    return Retryable(response, queue.Options.RetryAfter, outcome);
+                }
             }
             return Results.Ok(new IngestAccepted(batch.MessageCount, batch.RequestCount));
         }
+    }
+
+    private static IResult Retryable(HttpResponse response, TimeSpan retryAfter, HttpIngestOutcome outcome)
+    {
+        response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var detail = outcome switch
+        {
+            HttpIngestOutcome.Overloaded => "Too many messages are waiting to be stored.",
+            HttpIngestOutcome.TimedOut => "The batch waited too long to be stored.",
+            _ => "The event store did not take the batch.",
+        };
+        return Results.Problem(
+            title: "Not stored; retry later",
+            detail: detail + " Nothing of this batch was stored: send it again after Retry-After.",
+            statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     /// <summary>The newest dead letters, with their original payload and the reason they were refused.</summary>

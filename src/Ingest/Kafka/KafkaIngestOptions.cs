@@ -26,6 +26,17 @@ public sealed class KafkaIngestOptions
     /// <summary>A batch is stored as soon as it holds this many messages.</summary>
     public int MaxBatchMessages { get; set; } = 100_000;
 
+    /// <summary>
+    /// Keep the requests of minutes still open in memory until the minute has ended (plus <see cref="OpenMinuteGrace"/>),
+    /// so each series' minute becomes one event however often batches are stored. The price: after a crash or a
+    /// partition moving, up to about a minute and the grace of a partition is read again from Kafka (never stored
+    /// twice). Off: every batch stores every minute it holds, as one event per series and batch.
+    /// </summary>
+    public bool HoldOpenMinutes { get; set; } = true;
+
+    /// <summary>How long after a minute ends its requests are still awaited before the minute is stored.</summary>
+    public TimeSpan OpenMinuteGrace { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Whether this process runs the ingest consumer (an API-only replica can turn it off).</summary>
     public bool ConsumerEnabled { get; set; } = true;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
+using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Batching;
 using MaestroSla.Ingest.Storage;
@@ -19,9 +20,14 @@ namespace MaestroSla.Ingest.Kafka;
 /// partition resumes from the offset stored there. Invalid messages become dead letters in the same transaction.
 /// </summary>
 /// <remarks>
-/// Two batches take turns: while one is written in the background, the loop keeps reading into the other, so
+/// <para>Two batches take turns: while one is written in the background, the loop keeps reading into the other, so
 /// consuming does not stop while PostgreSQL commits. At most one write is in flight, and the next batch is
-/// handed over only after it committed, so each write is fenced on offsets that are stored, never on hopes.
+/// handed over only after it committed, so each write is fenced on offsets that are stored, never on hopes.</para>
+/// <para>Requests of minutes still open stay in memory from batch to batch and are stored once their minute has
+/// ended (<see cref="KafkaIngestOptions.HoldOpenMinutes"/>): a series' minute is one event, whatever the flush rate.
+/// Each partition's row says where its held requests start (see <see cref="StoredKafkaOffsets"/>); whoever resumes
+/// the partition reads again from there and, below the stored read position, keeps only those requests. Until such
+/// a partition has been read up to its stored position, nothing is stored (the row could not say what is held).</para>
 /// </remarks>
 public sealed class TelemetryConsumer(
     IOptions<KafkaIngestOptions> options,
@@ -36,13 +42,30 @@ public sealed class TelemetryConsumer(
     private readonly KafkaIngestOptions _options = options.Value;
 
     // The batch the loop reads into, and the one written by _write (or idle when _write is null).
-    private PendingBatch _filling = new();
-    private PendingBatch _writing = new();
+    private PendingBatch _filling = new(writer.Catalog);
+    private PendingBatch _writing = new(writer.Catalog);
     private Task? _write;
 
-    // Per assigned partition: the offset committed in PostgreSQL (null: none yet). Only the loop and the group
+    // Per assigned partition: the read position committed in PostgreSQL (null: none yet). Only the loop and the group
     // callbacks (which run inside Consume, on the loop) touch it, and only after a write is settled.
     private readonly Dictionary<int, long?> _storedOffsets = [];
+
+    // Per assigned partition: the offset the next message read should have; a jump past it may be lost input.
+    private readonly Dictionary<int, long> _readPositions = [];
+
+    // Per assigned partition: when its row was last stored (the start of what a gap found next may have lost).
+    private readonly Dictionary<int, DateTimeOffset> _lastStoredAt = [];
+
+    // Per partition being read again after resuming below its stored read position: that stored row.
+    private readonly Dictionary<int, StoredPosition> _replaying = [];
+
+    // Per partition, per open minute held in memory: the first offset of that minute's requests from the partition.
+    private readonly Dictionary<int, Dictionary<long, long>> _open = [];
+    private long _earliestOpenMinute = long.MaxValue;
+
+    // Minutes before this one (see IngestBatch.MinuteOf) have ended, grace included; refreshed a few times a second.
+    private long _closedBeforeMinute;
+    private long _clockReadAt = long.MinValue;
 
     // Without the stored offsets a partition cannot start safely, so keep asking until the database answers.
     private readonly ResiliencePipeline _untilDatabaseAnswers = new ResiliencePipelineBuilder()
@@ -97,6 +120,7 @@ public sealed class TelemetryConsumer(
                     await RewindAsync(consumer, ct);
                 }
 
+                RefreshClock();
                 var result = Consume(consumer, ct);
                 // A group callback inside Consume may have asked for a rewind; then this message is read again.
                 if (_rewindNeeded)
@@ -105,7 +129,7 @@ public sealed class TelemetryConsumer(
                 }
                 if (result?.Message is not null)
                 {
-                    Accept(result);
+                    Accept(consumer, result);
                 }
 
                 // Settle a finished write at once: stored offsets, Kafka's lag offsets and progress follow the commit.
@@ -114,11 +138,20 @@ public sealed class TelemetryConsumer(
                     Settle(consumer);
                 }
 
-                // Store when the batch is full, old enough, or when there is nothing more to read right now:
-                // under load batches grow up to the limits, while a quiet topic is stored at once.
-                var full = _filling.Batch.MessageCount >= _options.MaxBatchMessages;
-                var due = full || result is null || Environment.TickCount64 >= _filling.FlushBy;
-                if (_filling.Batch.IsEmpty || !due)
+                // Nothing can be stored while a resumed partition is read again up to its stored position.
+                if (_replaying.Count > 0)
+                {
+                    continue;
+                }
+
+                // Store when the batch is full, old enough, or when there is nothing more to read right now, as long
+                // as it holds something to store beyond open minutes; and whenever a held minute has ended. Under load
+                // batches grow up to the limits, while a quiet topic is stored at once.
+                var full = _filling.NewMessages >= _options.MaxBatchMessages;
+                var minuteEnded = _earliestOpenMinute < _closedBeforeMinute;
+                var due = minuteEnded
+                    || (_filling.HasClosedContent && (full || result is null || Environment.TickCount64 >= _filling.FlushBy));
+                if (!due)
                 {
                     continue;
                 }
@@ -128,9 +161,9 @@ public sealed class TelemetryConsumer(
                     await SettleAsync(consumer);
                 }
                 // Otherwise, with a write in flight, keep reading: the batch goes as soon as that write is settled.
-                if (_write is null && !_filling.Batch.IsEmpty)
+                if (_write is null)
                 {
-                    StartWrite();
+                    StartWrite(closeAll: false);
                 }
             }
         }
@@ -148,12 +181,13 @@ public sealed class TelemetryConsumer(
             return;
         }
 
-        // Shutting down: finish the write in progress and store what was read, then leave the group so the
-        // partitions move on at once.
+        // Shutting down: finish the write in progress and store what was read, open minutes included, then leave
+        // the group so the partitions move on at once. (While a partition is read again, nothing can be stored; its
+        // next owner reads it again too.)
         await SettleAsync(consumer);
-        if (!_filling.Batch.IsEmpty)
+        if (_replaying.Count == 0 && !_rewindNeeded && !_filling.IsEmpty)
         {
-            StartWrite();
+            StartWrite(closeAll: true);
             await SettleAsync(consumer);
         }
         consumer.Close();
@@ -180,58 +214,178 @@ public sealed class TelemetryConsumer(
         }
     }
 
-    private void Accept(ConsumeResult<Ignore, KafkaTelemetry> result)
+    private void Accept(IConsumer<Ignore, KafkaTelemetry> consumer, ConsumeResult<Ignore, KafkaTelemetry> result)
     {
+        var partition = result.Partition.Value;
+        var offset = result.Offset.Value;
+        // Decoded inside Consume already (TelemetryDeserializer).
+        var message = result.Message.Value;
+
+        ref var position = ref CollectionsMarshal.GetValueRefOrAddDefault(_readPositions, partition, out var known);
+        if (offset > position || (!known && offset > 0))
+        {
+            DetectGap(consumer, partition, known ? position : 0);
+        }
+        position = offset + 1;
+
+        var replaying = false;
+        if (_replaying.Count > 0 && _replaying.TryGetValue(partition, out var stored))
+        {
+            if (offset + 1 >= stored.Next)
+            {
+                _replaying.Remove(partition);
+            }
+            if (offset < stored.Next)
+            {
+                replaying = true;
+                if (!stored.IsStillOpen(offset, message.Decoded))
+                {
+                    // Stored before: only the read position moves on.
+                    _filling.NextOffsets[partition] = offset + 1;
+                    return;
+                }
+            }
+        }
+
         var batch = _filling.Batch;
-        if (batch.IsEmpty)
+        if (!_filling.HasClosedContent)
         {
             _filling.FlushBy = Environment.TickCount64 + (long)_options.FlushInterval.TotalMilliseconds;
         }
-
-        var partition = result.Partition.Value;
-        var offset = result.Offset.Value;
-        // One lookup per message: the slot is written below, and nothing touches the dictionary in between.
-        ref var next = ref CollectionsMarshal.GetValueRefOrAddDefault(_filling.NextOffsets, partition, out var seen);
-        if (!seen && ExpectedOffset(partition) is { } from && offset > from + 1)
+        // Messages read again were counted when they were first stored.
+        if (!replaying)
         {
-            // Kafka moved us past offsets we never read (retention deleted them unread, or compaction): say so loudly.
-            logger.LogWarning(
-                "Partition {Topic}[{Partition}]: offsets {From}..{To} were not available and are skipped",
-                _options.Topic, partition, from, offset - 1);
+            _filling.NewMessages++;
         }
-        next = offset + 1;
+        _filling.NextOffsets[partition] = offset + 1;
 
-        // Decoded inside Consume already (TelemetryDeserializer).
-        var message = result.Message.Value;
-        if (message.Decoded.IsValid)
-        {
-            batch.Add(message.Decoded);
-        }
-        else
+        if (!message.Decoded.IsValid)
         {
             batch.AddDeadLetter(DeadLetter.FromKafka(_options.Topic, partition, offset, message.RejectedPayload, message.Decoded.Error!, time.GetUtcNow()));
+            _filling.HasClosedContent = true;
+            return;
+        }
+        batch.Add(message.Decoded);
+        if (message.Decoded.Kind != MessageKind.Request)
+        {
+            _filling.HasClosedContent = true;
+            return;
+        }
+        var minute = IngestBatch.MinuteOf(message.Decoded.Request.Timestamp);
+        if (minute < _closedBeforeMinute || !_options.HoldOpenMinutes)
+        {
+            _filling.HasClosedContent = true;
+            return;
+        }
+        // An open minute: remember where this partition's share of it starts, so a resume can read it again.
+        ref var minutes = ref CollectionsMarshal.GetValueRefOrAddDefault(_open, partition, out _);
+        minutes ??= [];
+        minutes.TryAdd(minute, offset);
+        if (minute < _earliestOpenMinute)
+        {
+            _earliestOpenMinute = minute;
         }
     }
 
-    /// <summary>Where the batch being filled starts reading a partition: after the batch in flight, or at the stored offset.</summary>
-    private long? ExpectedOffset(int partition) =>
-        _write is not null && _writing.NextOffsets.TryGetValue(partition, out var afterWrite)
-            ? afterWrite
-            : _storedOffsets.GetValueOrDefault(partition);
+    /// <summary>
+    /// A partition's next message is past where reading should have gone on. If the broker no longer has the
+    /// offsets in between (its low watermark passed them), they were deleted unread: record the gap with the next
+    /// batch. Otherwise the offsets held no data (transaction markers, compaction). Such jumps are rare, so the
+    /// broker is asked each time rather than trusting a cached low watermark.
+    /// </summary>
+    private void DetectGap(IConsumer<Ignore, KafkaTelemetry> consumer, int partition, long expected)
+    {
+        WatermarkOffsets watermarks;
+        try
+        {
+            watermarks = consumer.QueryWatermarkOffsets(new TopicPartition(_options.Topic, partition), TimeSpan.FromSeconds(5));
+        }
+        catch (KafkaException ex)
+        {
+            logger.LogWarning("Partition {Topic}[{Partition}]: offsets from {From} were skipped and the broker's low watermark is unknown ({Reason})",
+                _options.Topic, partition, expected, ex.Error.Reason);
+            return;
+        }
+        var low = watermarks.Low.Value;
+        if (low <= expected)
+        {
+            return;
+        }
+        DateTimeOffset? lastStoredAt = _lastStoredAt.TryGetValue(partition, out var at) ? at : null;
+        var gap = new IngestGapDetected(_options.Topic, partition, expected, low - 1, low - expected, lastStoredAt, time.GetUtcNow());
+        _filling.Gaps.Add(gap);
+        _filling.HasClosedContent = true;
+        logger.LogError(
+            "Lost input: partition {Topic}[{Partition}] offsets {From}..{To} ({Count} messages) were deleted by the broker before ingest read them",
+            _options.Topic, partition, gap.FirstMissingOffset, gap.LastMissingOffset, gap.Count);
+    }
 
-    /// <summary>Hands the filled batch to a background write and starts filling the other. Only with no write in flight.</summary>
-    private void StartWrite()
+    private void RefreshClock()
+    {
+        var now = Environment.TickCount64;
+        if (now < _clockReadAt + 200)
+        {
+            return;
+        }
+        _clockReadAt = now;
+        _closedBeforeMinute = _options.HoldOpenMinutes
+            ? IngestBatch.MinuteOf(time.GetUtcNow() - _options.OpenMinuteGrace)
+            : long.MaxValue;
+    }
+
+    /// <summary>
+    /// Hands the filled batch to a background write and starts filling the other, taking the minutes still open
+    /// along (all of them stored instead with <paramref name="closeAll"/>). Only with no write in flight and no
+    /// partition being read again.
+    /// </summary>
+    private void StartWrite(bool closeAll)
     {
         Debug.Assert(_write is null, "one write at a time: the next one is fenced on the offsets the previous one stored");
+        Debug.Assert(_replaying.Count == 0, "a partition read again cannot be described by its row until it is read up to it");
+        RefreshClock();
+        var closedBefore = closeAll ? long.MaxValue : _closedBeforeMinute;
         var batch = _filling;
-        foreach (var (partition, next) in batch.NextOffsets)
-        {
-            batch.Advances.Add(new PartitionAdvance(partition, _storedOffsets.GetValueOrDefault(partition), next));
-        }
         (_filling, _writing) = (_writing, batch);
+        if (!closeAll)
+        {
+            batch.Batch.MoveMinutesTo(_filling.Batch, closedBefore);
+        }
+
+        // Partitions whose row changes: those read into this batch, and those whose held minutes are stored now.
+        var partitions = new HashSet<int>(batch.NextOffsets.Keys);
+        _earliestOpenMinute = long.MaxValue;
+        foreach (var (partition, minutes) in _open)
+        {
+            foreach (var minute in minutes.Keys)
+            {
+                if (minute < closedBefore)
+                {
+                    minutes.Remove(minute);
+                    partitions.Add(partition);
+                }
+                else if (minute < _earliestOpenMinute)
+                {
+                    _earliestOpenMinute = minute;
+                }
+            }
+        }
+        var closedBeforeInstant = closedBefore == long.MaxValue ? (DateTimeOffset?)null : new DateTimeOffset(closedBefore * TimeSpan.TicksPerMinute, TimeSpan.Zero);
+        foreach (var partition in partitions)
+        {
+            var expected = _storedOffsets.GetValueOrDefault(partition);
+            var next = batch.NextOffsets.TryGetValue(partition, out var read) ? read : expected!.Value;
+            var resume = _open.TryGetValue(partition, out var minutes) && minutes.Count > 0 ? Math.Min(minutes.Values.Min(), next) : next;
+            batch.Advances.Add(new PartitionAdvance(partition, expected, next, resume, resume < next ? closedBeforeInstant : null));
+        }
+        if (batch.IsEmpty)
+        {
+            // Nothing to store after all: nothing was read since the last batch and no held minute ended.
+            batch.Clear();
+            return;
+        }
         // On the thread pool, so that encoding the histograms overlaps reading too. Only a crash cancels it (rolled
         // back, as in a killed process); a graceful stop lets it commit.
-        _write = Task.Run(() => writer.WriteAsync(batch.Batch, bootstrap.GroupId, _options.Topic, batch.Advances, _crash.Token));
+        _write = Task.Run(() => writer.WriteAsync(batch.Batch, bootstrap.GroupId, _options.Topic, batch.Advances, batch.Gaps, _crash.Token));
     }
 
     private async Task SettleAsync(IConsumer<Ignore, KafkaTelemetry> consumer)
@@ -262,12 +416,18 @@ public sealed class TelemetryConsumer(
         _write = null;
         if (write.IsCompletedSuccessfully)
         {
+            var storedAt = time.GetUtcNow();
             foreach (var advance in batch.Advances)
             {
                 _storedOffsets[advance.Partition] = advance.Next;
+                _lastStoredAt[advance.Partition] = storedAt;
                 StoreOffsetForLagTools(consumer, advance);
             }
-            progress.Stored(batch.Batch.MessageCount, batch.Batch.RequestCount, batch.Batch.DeadLetters.Count);
+            progress.Stored(batch.NewMessages, batch.Batch.RequestCount, batch.Batch.DeadLetters.Count);
+            foreach (var gap in batch.Gaps)
+            {
+                progress.Lost(gap.Count);
+            }
         }
         else
         {
@@ -275,7 +435,7 @@ public sealed class TelemetryConsumer(
             // the safe next step is the same: read again from the offsets that are stored. The batch being filled
             // continues where the failed one stopped, so it goes too.
             logger.LogWarning(write.Exception?.GetBaseException(), "Batch of {Messages} messages not stored; rewinding to the stored offsets", batch.Batch.MessageCount);
-            _filling.Clear();
+            DropUnstored();
             _rewindNeeded = true;
         }
         batch.Clear();
@@ -285,13 +445,13 @@ public sealed class TelemetryConsumer(
     {
         try
         {
-            // For lag tools only; resuming never depends on it.
-            consumer.StoreOffset(new TopicPartitionOffset(_options.Topic, advance.Partition, advance.Next));
+            // For lag tools only; resuming never depends on it. What is held in memory still counts as lag.
+            consumer.StoreOffset(new TopicPartitionOffset(_options.Topic, advance.Partition, advance.Resume));
         }
         catch (KafkaException ex)
         {
             // The batch is committed either way; a partition librdkafka no longer holds just keeps its old lag.
-            logger.LogDebug("Kafka offset {Partition}@{Offset} not stored for lag tools: {Reason}", advance.Partition, advance.Next, ex.Error.Reason);
+            logger.LogDebug("Kafka offset {Partition}@{Offset} not stored for lag tools: {Reason}", advance.Partition, advance.Resume, ex.Error.Reason);
         }
     }
 
@@ -302,11 +462,44 @@ public sealed class TelemetryConsumer(
         var stored = await LoadStoredOffsetsAsync(ct);
         foreach (var partition in consumer.Assignment)
         {
-            var offset = stored.TryGetValue(partition.Partition.Value, out var next) ? next : (long?)null;
-            _storedOffsets[partition.Partition.Value] = offset;
-            consumer.Seek(new TopicPartitionOffset(partition, offset is null ? Offset.Beginning : new Offset(offset.Value)));
+            consumer.Seek(ResumeAt(consumer, partition, stored));
         }
         _rewindNeeded = false;
+    }
+
+    /// <summary>Where a partition resumes, from its stored row; notes what is to be read again below the stored read position.</summary>
+    private TopicPartitionOffset ResumeAt(IConsumer<Ignore, KafkaTelemetry> consumer, TopicPartition partition, Dictionary<int, StoredPosition> stored)
+    {
+        var number = partition.Partition.Value;
+        _replaying.Remove(number);
+        if (!stored.TryGetValue(number, out var position))
+        {
+            _storedOffsets[number] = null;
+            _readPositions.Remove(number);
+            _lastStoredAt.Remove(number);
+            return new TopicPartitionOffset(partition, Offset.Beginning);
+        }
+        _storedOffsets[number] = position.Next;
+        _readPositions[number] = position.Resume;
+        _lastStoredAt[number] = position.UpdatedAt;
+        if (position.Resume < position.Next && !AllDeletedBelow(consumer, partition, position.Next))
+        {
+            _replaying[number] = position;
+        }
+        return new TopicPartitionOffset(partition, new Offset(position.Resume));
+    }
+
+    /// <summary>Whether the broker kept nothing below <paramref name="next"/> (then there is nothing to read again).</summary>
+    private static bool AllDeletedBelow(IConsumer<Ignore, KafkaTelemetry> consumer, TopicPartition partition, long next)
+    {
+        try
+        {
+            return consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(5)).Low.Value >= next;
+        }
+        catch (KafkaException)
+        {
+            return false;
+        }
     }
 
     private IEnumerable<TopicPartitionOffset> OnAssigned(IConsumer<Ignore, KafkaTelemetry> consumer, List<TopicPartition> partitions)
@@ -314,13 +507,9 @@ public sealed class TelemetryConsumer(
         // Group callbacks are synchronous and run on the consume thread, which has nothing else to do meanwhile.
         // A write in flight holds none of these partitions (they were revoked, and so settled, or never ours).
         var stored = LoadStoredOffsetsAsync(CancellationToken.None).GetAwaiter().GetResult();
-        var positions = new List<TopicPartitionOffset>(partitions.Count);
-        foreach (var partition in partitions)
-        {
-            long? offset = stored.TryGetValue(partition.Partition.Value, out var next) ? next : null;
-            _storedOffsets[partition.Partition.Value] = offset;
-            positions.Add(new TopicPartitionOffset(partition, offset is null ? Offset.Beginning : new Offset(offset.Value)));
-        }
+        // Endpoints other instances admitted, so that the endpoint limit decides replayed requests as they did.
+        LoadCatalogAsync(CancellationToken.None).GetAwaiter().GetResult();
+        var positions = partitions.Select(partition => ResumeAt(consumer, partition, stored)).ToList();
         logger.LogInformation("Assigned {Partitions}", string.Join(",", positions.Select(p => $"{p.Partition.Value}@{p.Offset}")));
         progress.Assigned(consumer.Assignment.Select(p => p.Partition.Value).Concat(partitions.Select(p => p.Partition.Value)).Distinct().ToArray());
         return positions;
@@ -329,11 +518,17 @@ public sealed class TelemetryConsumer(
     private void OnRevoked(IConsumer<Ignore, KafkaTelemetry> consumer, List<TopicPartitionOffset> partitions)
     {
         // Store what was read from these partitions before their next owner reads the stored offsets: first the
-        // batch in flight, then the one being filled (dropped instead if the first one failed).
+        // batch in flight, then the one being filled, open minutes included (dropped instead if the first one
+        // failed, or while a partition is read again: then the stored rows still say what to read again).
         SettleNow(consumer);
-        if (!_filling.Batch.IsEmpty)
+        if (_replaying.Count > 0)
         {
-            StartWrite();
+            DropUnstored();
+            _rewindNeeded = true;
+        }
+        else if (!_rewindNeeded && !_filling.IsEmpty)
+        {
+            StartWrite(closeAll: true);
             SettleNow(consumer);
         }
         Forget(consumer, partitions);
@@ -347,10 +542,19 @@ public sealed class TelemetryConsumer(
         // back; it commits before the new owner stores anything or the fence rejects it. Wait for it, so that the
         // rewind reads offsets that no longer move.
         SettleNow(consumer);
-        _filling.Clear();
+        DropUnstored();
         Forget(consumer, partitions);
         _rewindNeeded = true;
         logger.LogWarning("Lost {Partitions}", string.Join(",", partitions.Select(p => p.Partition.Value)));
+    }
+
+    /// <summary>Forgets everything read and not stored, open minutes included: it is read again from the stored rows.</summary>
+    private void DropUnstored()
+    {
+        _filling.Clear();
+        _open.Clear();
+        _earliestOpenMinute = long.MaxValue;
+        _replaying.Clear();
     }
 
     private void Forget(IConsumer<Ignore, KafkaTelemetry> consumer, List<TopicPartitionOffset> partitions)
@@ -358,11 +562,14 @@ public sealed class TelemetryConsumer(
         foreach (var partition in partitions)
         {
             _storedOffsets.Remove(partition.Partition.Value);
+            _readPositions.Remove(partition.Partition.Value);
+            _replaying.Remove(partition.Partition.Value);
+            _lastStoredAt.Remove(partition.Partition.Value);
         }
         progress.Assigned(consumer.Assignment.Select(p => p.Partition.Value).Except(partitions.Select(p => p.Partition.Value)).ToArray());
     }
 
-    private Task<Dictionary<int, long>> LoadStoredOffsetsAsync(CancellationToken ct) =>
+    private Task<Dictionary<int, StoredPosition>> LoadStoredOffsetsAsync(CancellationToken ct) =>
         _untilDatabaseAnswers.ExecuteAsync(async token =>
         {
             await using var connection = store.Storage.Database.CreateConnection();
@@ -370,26 +577,47 @@ public sealed class TelemetryConsumer(
             return await StoredKafkaOffsets.LoadAsync(connection, store.Options.DatabaseSchemaName, bootstrap.GroupId, _options.Topic, token);
         }, ct).AsTask();
 
+    private Task LoadCatalogAsync(CancellationToken ct) =>
+        _untilDatabaseAnswers.ExecuteAsync(async token =>
+        {
+            await using var connection = store.Storage.Database.CreateConnection();
+            await connection.OpenAsync(token);
+            await writer.Catalog.LoadAsync(connection, store.Options.DatabaseSchemaName, token);
+        }, ct).AsTask();
+
     /// <summary>One of the two batches that take turns: filled by the loop, then written in the background.</summary>
-    private sealed class PendingBatch
+    private sealed class PendingBatch(SeriesCatalog catalog)
     {
-        public IngestBatch Batch { get; } = new();
+        public IngestBatch Batch { get; } = new(catalog);
 
         // Per partition present in the batch: the offset after its last message.
         public Dictionary<int, long> NextOffsets { get; } = [];
 
-        // Set when the batch is handed to the writer: where each partition starts (the stored offset) and ends.
+        // Set when the batch is handed to the writer: per partition, where it stood and where it stands after.
         public List<PartitionAdvance> Advances { get; } = [];
+
+        public List<IngestGapDetected> Gaps { get; } = [];
+
+        // Messages read for the first time (not again after a resume), for progress.
+        public long NewMessages { get; set; }
+
+        // Whether the batch holds anything to store now: requests of ended minutes, downtime, health, dead letters.
+        public bool HasClosedContent { get; set; }
 
         // When it is due at the latest, in Environment.TickCount64 milliseconds: the loop reads the clock once per
         // message, and this coarse one costs a fraction of Stopwatch's.
         public long FlushBy { get; set; }
+
+        public bool IsEmpty => Advances.Count == 0 && NextOffsets.Count == 0 && Gaps.Count == 0 && !Batch.HasEvents && Batch.DeadLetters.Count == 0;
 
         public void Clear()
         {
             Batch.Clear();
             NextOffsets.Clear();
             Advances.Clear();
+            Gaps.Clear();
+            NewMessages = 0;
+            HasClosedContent = false;
         }
     }
 }

@@ -2,6 +2,7 @@ using JasperFx.Events;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
 using MaestroSla.Projections.Latency;
+using MaestroSla.Projections.Services;
 using MaestroSla.Projections.Targets;
 using MaestroSla.Projections.Uptime;
 using Marten;
@@ -92,8 +93,10 @@ public static class SlaReportBuilder
         }
         else
         {
+            var streams = await KnownServices.StreamKeysAsync(session, service, ct);
             var recorded = await session.Events.QueryAllRawEvents()
-                .Where(e => e.StreamKey == service && e.Timestamp <= asOf.Value)
+                .Where(e => e.StreamKey.IsOneOf(streams) && e.Timestamp <= asOf.Value)
+                .OrderBy(e => e.Sequence)
                 .ToListAsync(ct);
             var (windowStart, windowEnd) = MinuteBounds(from, to);
             sequence = 0;

@@ -20,7 +20,9 @@ public sealed class TestTraffic
         {
             var service = $"svc-{random.Next(services)}";
             var endpoint = $"GET /items/{random.Next(3)}";
-            var ts = now.AddSeconds(-random.Next(3 * 3600));
+            // Minutes that have ended (grace included), so the consumer stores them at once instead of holding them
+            // open; OpenMinuteTests cover requests of the current minute.
+            var ts = now.AddSeconds(-90 - random.Next(3 * 3600));
             var latency = Math.Round(1 + (random.NextDouble() * 400), 3);
             var status = random.Next(100) < 2 ? 500 : 200;
             traffic.Messages.Add(Request(service, endpoint, latency, status, ts));
