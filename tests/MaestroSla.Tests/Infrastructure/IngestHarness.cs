@@ -60,10 +60,12 @@ public sealed class IngestHarness : IAsyncDisposable
         GroupId = GroupId,
         FlushInterval = TimeSpan.FromMilliseconds(100),
         MaxBatchMessages = 5_000,
+        // Minutes still open are held as in production; a short grace keeps tests of the current minute quick.
+        OpenMinuteGrace = TimeSpan.FromSeconds(2),
         Client = new Dictionary<string, string>(ClientSettings),
     };
 
-    public async Task<(TelemetryConsumer Consumer, IngestProgress Progress)> StartConsumerAsync()
+    public async Task<(TelemetryConsumer Consumer, IngestProgress Progress)> StartConsumerAsync(SeriesCatalog? catalog = null)
     {
         var options = Options.Create(ConsumerOptions());
         var progress = new IngestProgress();
@@ -72,7 +74,7 @@ public sealed class IngestHarness : IAsyncDisposable
             new KafkaBootstrap(options, Logs.CreateLogger<KafkaBootstrap>()),
             new TelemetryDecoder(new ContractLimits(), TimeProvider.System),
             Store,
-            new IngestBatchWriter(Store),
+            new IngestBatchWriter(Store, catalog),
             progress,
             TimeProvider.System,
             Logs.CreateLogger<TelemetryConsumer>());
@@ -81,7 +83,7 @@ public sealed class IngestHarness : IAsyncDisposable
         return (consumer, progress);
     }
 
-    public void Produce(IEnumerable<byte[]> messages)
+    public void Produce(IEnumerable<byte[]> messages, int? partition = null)
     {
         using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
         {
@@ -94,8 +96,8 @@ public sealed class IngestHarness : IAsyncDisposable
         {
             // Round robin: librdkafka's partitioners stick to one partition per batch, and the mock broker drops
             // the oldest data of a partition past 5 MiB, read or not.
-            var partition = new TopicPartition(Topic, sent++ % Partitions);
-            producer.ProduceWaitingForRoom(partition, new Message<Null, byte[]> { Value = message }, report =>
+            var target = new TopicPartition(Topic, partition ?? (sent++ % Partitions));
+            producer.ProduceWaitingForRoom(target, new Message<Null, byte[]> { Value = message }, report =>
             {
                 if (report.Error.IsError)
                 {
@@ -120,6 +122,12 @@ public sealed class IngestHarness : IAsyncDisposable
             totals[recorded.Service] = totals.GetValueOrDefault(recorded.Service) + recorded.Minutes.Sum(m => m.Requests);
         }
         return totals;
+    }
+
+    public async Task<List<RequestsRecorded>> StoredRequestEventsAsync()
+    {
+        await using var session = Store.QuerySession();
+        return (await session.Events.QueryRawEventDataOnly<RequestsRecorded>().ToListAsync()).ToList();
     }
 
     public async Task<Dictionary<string, long>> StoredErrorsByServiceAsync()

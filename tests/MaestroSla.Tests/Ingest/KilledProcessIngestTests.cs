@@ -42,7 +42,8 @@ public sealed class KilledProcessIngestTests(ServicesFixture services)
     /// The real service in a process of its own, consuming the harness's topic as a member of its group.
     /// Its output lines go to <paramref name="output"/> (and to the console when MAESTRO_TEST_LOGS is set).
     /// </summary>
-    internal static Process StartIngestProcess(IngestHarness harness, string projectionDaemon = "Disabled", Action<string>? output = null)
+    internal static Process StartIngestProcess(
+        IngestHarness harness, string projectionDaemon = "Disabled", Action<string>? output = null, string? applicationName = null)
     {
         var options = harness.ConsumerOptions();
         var start = new ProcessStartInfo("dotnet", [Repository.ApiAssembly])
@@ -51,12 +52,15 @@ public sealed class KilledProcessIngestTests(ServicesFixture services)
             RedirectStandardError = true,
             WorkingDirectory = Path.GetTempPath(),
         };
-        start.Environment["ConnectionStrings__Marten"] = harness.ConnectionString;
+        start.Environment["ConnectionStrings__Marten"] = applicationName is null
+            ? harness.ConnectionString
+            : new Npgsql.NpgsqlConnectionStringBuilder(harness.ConnectionString) { ApplicationName = applicationName }.ConnectionString;
         start.Environment["Kafka__BootstrapServers"] = options.BootstrapServers;
         start.Environment["Kafka__Topic"] = options.Topic;
         start.Environment["Kafka__GroupId"] = options.GroupId;
         start.Environment["Kafka__FlushInterval"] = options.FlushInterval.ToString();
         start.Environment["Kafka__MaxBatchMessages"] = options.MaxBatchMessages.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Kafka__OpenMinuteGrace"] = options.OpenMinuteGrace.ToString();
         foreach (var (key, value) in options.Client)
         {
             start.Environment[$"Kafka__Client__{key}"] = value;
