@@ -370,7 +370,9 @@ public sealed class TelemetryConsumer(
             }
         }
         var closedBeforeInstant = closedBefore == long.MaxValue ? (DateTimeOffset?)null : new DateTimeOffset(closedBefore * TimeSpan.TicksPerMinute, TimeSpan.Zero);
-        foreach (var partition in partitions)
+        // In partition order, so that two writers that both claim some partitions (a zombie and the new owner) lock
+        // their rows in the same order and one simply waits for the other.
+        foreach (var partition in partitions.Order())
         {
             var expected = _storedOffsets.GetValueOrDefault(partition);
             var next = batch.NextOffsets.TryGetValue(partition, out var read) ? read : expected!.Value;
