@@ -19,7 +19,10 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
 
     private readonly Dictionary<MinuteKey, MinuteWindow> _windows = [];
     // A backfill batch can touch tens of thousands of endpoint-minutes: keeping their raw latencies (8 bytes a
-    // request) costs far less than a 190 KB histogram each, and one scratch histogram encodes them all.
+    // request) costs far less than a 190 KB histogram each, and one scratch histogram encodes them all. A busy
+    // series' open minute is folded into encoded histograms every FoldAt requests (a few KB each), so memory
+    // stays bounded however many requests a held minute gets.
+    private const int FoldAt = 8_192;
     private readonly Stack<List<long>> _recyclableLatencyLists = new();
     private readonly LatencyHistogram _scratch = new();
 
@@ -83,6 +86,22 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
             window.Errors++;
         }
         RequestCount++;
+        if (window.LatenciesMicros.Count >= FoldAt)
+        {
+            _scratch.Clear();
+            RecordRaw(window);
+            (window.Folded ??= []).Add(_scratch.Encode());
+            window.FoldedRequests += window.LatenciesMicros.Count;
+            window.LatenciesMicros.Clear();
+        }
+    }
+
+    private void RecordRaw(MinuteWindow window)
+    {
+        foreach (var latency in window.LatenciesMicros)
+        {
+            _scratch.Record(latency);
+        }
     }
 
     /// <summary>Whether anything is to be stored besides open minutes moved on (see <see cref="MoveMinutesTo"/>).</summary>
@@ -122,13 +141,12 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
             {
                 continue;
             }
-            var requests = window.LatenciesMicros.Count;
+            var requests = window.Requests;
             target.RequestCount += requests;
             RequestCount -= requests;
             if (target._windows.TryGetValue(key, out var existing))
             {
-                existing.LatenciesMicros.AddRange(window.LatenciesMicros);
-                existing.Errors += window.Errors;
+                existing.Add(window);
                 window.LatenciesMicros.Clear();
                 _recyclableLatencyLists.Push(window.LatenciesMicros);
             }
@@ -154,8 +172,7 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
                 existing = new MinuteWindow(_recyclableLatencyLists.TryPop(out var recycled) ? recycled : []);
                 _windows.Add(key, existing);
             }
-            existing.LatenciesMicros.AddRange(window.LatenciesMicros);
-            existing.Errors += window.Errors;
+            existing.Add(window);
         }
         Downtimes.AddRange(other.Downtimes);
         HealthResults.AddRange(other.HealthResults);
@@ -178,13 +195,14 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
                 minutesByEndpoint.Add((key.Service, key.Endpoint), minutes);
             }
             _scratch.Clear();
-            foreach (var latency in window.LatenciesMicros)
+            foreach (var folded in window.Folded ?? [])
             {
-                _scratch.Record(latency);
+                _scratch.AddEncoded(folded);
             }
+            RecordRaw(window);
             minutes.Add(new MinuteOfRequests(
                 new DateTimeOffset(key.MinuteNumber * TimeSpan.TicksPerMinute, TimeSpan.Zero),
-                window.LatenciesMicros.Count,
+                window.Requests,
                 window.Errors,
                 _scratch.Encode()));
         }
@@ -239,6 +257,21 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
     private sealed class MinuteWindow(List<long> latenciesMicros)
     {
         public List<long> LatenciesMicros { get; } = latenciesMicros;
+        public List<byte[]>? Folded { get; set; }
+        public long FoldedRequests { get; set; }
         public long Errors { get; set; }
+
+        public long Requests => LatenciesMicros.Count + FoldedRequests;
+
+        public void Add(MinuteWindow other)
+        {
+            LatenciesMicros.AddRange(other.LatenciesMicros);
+            if (other.Folded is not null)
+            {
+                (Folded ??= []).AddRange(other.Folded);
+            }
+            FoldedRequests += other.FoldedRequests;
+            Errors += other.Errors;
+        }
     }
 }
