@@ -57,6 +57,13 @@ public sealed class LatencyRollup
 /// The minute grain of one endpoint (or "*") for one UTC hour. A document per minute made a month of 100 endpoints
 /// five million rows, and rebuilding or restoring spent nearly all its time writing them (docs/benchmarks.md).
 /// </summary>
+/// <remarks>
+/// Service-wide documents ("*") hold each minute's merged histogram. An endpoint's documents hold only counts and
+/// the sequence numbers of the events that carried each minute: live, a series' hour document is rewritten every
+/// minute, and with sixty histograms of a few KB in it that cost grew with the square of the minutes per hour and
+/// dominated at thousands of series. The event already holds the minute's histogram (ingest stores one event per
+/// series-minute), so a report that needs an endpoint's minutes reads those few events (<see cref="RollupsLoading"/>).
+/// </remarks>
 public sealed class MinuteRollups
 {
     public const int MinutesPerHour = 60;
@@ -72,10 +79,13 @@ public sealed class MinuteRollups
     public static string IdFor(string service, string endpoint, DateTimeOffset hour) =>
         string.Create(CultureInfo.InvariantCulture, $"{service}|{endpoint}|{hour.UtcDateTime:yyyyMMddHH}");
 
-    /// <summary>The minute starting at <paramref name="minute"/> as a rollup, or null when it had no requests.</summary>
+    /// <summary>
+    /// The minute starting at <paramref name="minute"/> as a rollup, or null when it had no requests. For an endpoint
+    /// its latency is still to be read from the events <see cref="FiguresOf"/> names.
+    /// </summary>
     public LatencyRollup? RollupOf(DateTimeOffset minute)
     {
-        var figures = Minutes[(int)(minute - Hour).TotalMinutes];
+        var figures = FiguresOf(minute);
         return figures is null
             ? null
             : new LatencyRollup
@@ -90,11 +100,19 @@ public sealed class MinuteRollups
                 Latency = figures.Latency,
             };
     }
+
+    public MinuteFigures? FiguresOf(DateTimeOffset minute) => Minutes[(int)(minute - Hour).TotalMinutes];
 }
 
 public sealed class MinuteFigures
 {
     public long Requests { get; set; }
     public long Errors { get; set; }
+
+    /// <summary>The merged histogram, in service-wide documents; empty in an endpoint's.</summary>
     public byte[] Latency { get; set; } = [];
+
+    /// <summary>In an endpoint's documents: the sequence numbers of the events that carried this minute.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public List<long>? Events { get; set; }
 }

@@ -43,7 +43,7 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
             {
                 if (minutes[index] is { } minute)
                 {
-                    service.Add(index, minute.Requests, minute.Errors, minute.Latency);
+                    service.Add(index, minute.Requests, minute.Errors, minute.Latency, sequence: null);
                 }
             }
         }
@@ -86,14 +86,23 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
             var id = key.MinutesId;
             var document = storedMinutes.GetValueOrDefault(id)
                 ?? new MinuteRollups { Id = id, Service = key.Service, Endpoint = key.Endpoint, Hour = key.Hour };
+            var endpointHour = key.Endpoint == LatencyRollup.AllEndpoints ? null : endpointHours[key];
             for (var index = 0; index < MinuteRollups.MinutesPerHour; index++)
             {
                 if (minutes[index] is { } change)
                 {
                     var figures = document.Minutes[index] ??= new MinuteFigures();
-                    figures.Latency = Change.Combine(figures.Latency, change.Latency, accumulator);
                     figures.Requests += change.Requests;
                     figures.Errors += change.Errors;
+                    if (endpointHour is null)
+                    {
+                        figures.Latency = Change.Combine(figures.Latency, change.Latency, accumulator);
+                    }
+                    else
+                    {
+                        // An endpoint's minute histograms stay in their events (see MinuteRollups).
+                        (figures.Events ??= []).AddRange(endpointHour.EventsOf(index));
+                    }
                 }
             }
             operations.Store(document);
@@ -121,7 +130,7 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
                     current = Of(hours, new SeriesHour(recorded.Service, recorded.Endpoint, hour));
                     currentHour = hour;
                 }
-                current.Add((int)(minute.Minute - hour).TotalMinutes, minute.Requests, minute.Errors, minute.Latency);
+                current.Add((int)(minute.Minute - hour).TotalMinutes, minute.Requests, minute.Errors, minute.Latency, @event.Sequence);
             }
         }
         return hours;
@@ -202,13 +211,26 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
         private readonly long[] _requests = new long[MinuteRollups.MinutesPerHour];
         private readonly long[] _errors = new long[MinuteRollups.MinutesPerHour];
         private readonly List<byte[]>?[] _histograms = new List<byte[]>?[MinuteRollups.MinutesPerHour];
+        private readonly List<long>?[] _events = new List<long>?[MinuteRollups.MinutesPerHour];
 
-        public void Add(int minute, long requests, long errors, byte[] latency)
+        public void Add(int minute, long requests, long errors, byte[] latency, long? sequence)
         {
             _requests[minute] += requests;
             _errors[minute] += errors;
             (_histograms[minute] ??= []).Add(latency);
+            if (sequence is { } carriedBy)
+            {
+                var events = _events[minute] ??= [];
+                // An event with several minutes of the hour is added once per minute, not once per hour.
+                if (events.Count == 0 || events[^1] != carriedBy)
+                {
+                    events.Add(carriedBy);
+                }
+            }
         }
+
+        /// <summary>The events of the page that carried the minute at <paramref name="minute"/>.</summary>
+        public List<long> EventsOf(int minute) => _events[minute] ?? [];
 
         /// <summary>Each minute's histograms merged into one, and the hour's change merged from those.</summary>
         public (Change?[] Minutes, Change Hour) Fold(LatencyHistogram accumulator)

@@ -1,3 +1,6 @@
+using JasperFx.Events;
+using MaestroSla.Contracts.Events;
+using MaestroSla.Contracts.Latency;
 using Marten;
 using Marten.Services.BatchQuerying;
 
@@ -16,7 +19,7 @@ public static class LatencyRollups
         var batch = session.CreateBatchQuery();
         var loading = Load(batch, service, endpoint, segments);
         await batch.Execute(ct);
-        return await loading.ResultAsync();
+        return await loading.ResultAsync(session, ct);
     }
 
     /// <summary>The same as part of a batch the caller executes (with other reads of the same request).</summary>
@@ -50,23 +53,76 @@ public static class LatencyRollups
 public sealed class RollupsLoading(
     Task<IReadOnlyList<LatencyRollup>>? rollups, Task<IReadOnlyList<MinuteRollups>>? hours, Dictionary<string, List<DateTimeOffset>> minutesByHourId)
 {
-    /// <summary>After the batch ran: the rollups found, minutes as rollups of their own.</summary>
-    public async Task<List<LatencyRollup>> ResultAsync()
+    /// <summary>
+    /// After the batch ran: the rollups found, minutes as rollups of their own. An endpoint's minutes take their
+    /// histograms from the events that carried them (one more round trip, only when such minutes are asked for).
+    /// </summary>
+    public async Task<List<LatencyRollup>> ResultAsync(IQuerySession session, CancellationToken ct)
     {
         var result = rollups is null ? [] : (await rollups).ToList();
-        if (hours is not null)
+        if (hours is null)
         {
-            foreach (var hour in await hours)
+            return result;
+        }
+        var fromEvents = new Dictionary<DateTimeOffset, LatencyRollup>();
+        var sequences = new HashSet<long>();
+        foreach (var hour in await hours)
+        {
+            foreach (var minute in minutesByHourId[hour.Id])
             {
-                foreach (var minute in minutesByHourId[hour.Id])
+                if (hour.RollupOf(minute) is not { } rollup)
                 {
-                    if (hour.RollupOf(minute) is { } rollup)
-                    {
-                        result.Add(rollup);
-                    }
+                    continue;
+                }
+                result.Add(rollup);
+                if (hour.FiguresOf(minute)!.Events is { } events)
+                {
+                    fromEvents[minute] = rollup;
+                    sequences.UnionWith(events);
                 }
             }
         }
+        if (sequences.Count > 0)
+        {
+            await AddLatencyFromEventsAsync(session, fromEvents, sequences.ToArray(), ct);
+        }
         return result;
+    }
+
+    private static async Task AddLatencyFromEventsAsync(
+        IQuerySession session, Dictionary<DateTimeOffset, LatencyRollup> minutes, long[] sequences, CancellationToken ct)
+    {
+        var endpoint = minutes.Values.First();
+        var histograms = new Dictionary<DateTimeOffset, List<byte[]>>();
+        var events = await session.Events.QueryAllRawEvents().Where(e => e.Sequence.IsOneOf(sequences)).ToListAsync(ct);
+        foreach (var @event in events)
+        {
+            if (@event.Data is not RequestsRecorded recorded || recorded.Service != endpoint.Service || recorded.Endpoint != endpoint.Endpoint)
+            {
+                continue;
+            }
+            foreach (var minute in recorded.Minutes)
+            {
+                if (minutes.ContainsKey(minute.Minute))
+                {
+                    if (!histograms.TryGetValue(minute.Minute, out var list))
+                    {
+                        list = [];
+                        histograms.Add(minute.Minute, list);
+                    }
+                    list.Add(minute.Latency);
+                }
+            }
+        }
+        var accumulator = new LatencyHistogram();
+        foreach (var (minute, list) in histograms)
+        {
+            accumulator.Clear();
+            foreach (var histogram in list)
+            {
+                accumulator.AddEncoded(histogram);
+            }
+            minutes[minute].Latency = accumulator.Encode();
+        }
     }
 }

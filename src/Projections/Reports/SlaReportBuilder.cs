@@ -76,7 +76,7 @@ public static class SlaReportBuilder
             var targetEventsLoading = batch.Events.FetchStream(SlaTargetStreams.For(service));
             await batch.Execute(ct);
 
-            foreach (var rollup in await rollupsLoading.ResultAsync())
+            foreach (var rollup in await rollupsLoading.ResultAsync(session, ct))
             {
                 requests += rollup.Requests;
                 errors += rollup.Errors;
