@@ -1,4 +1,5 @@
 using JasperFx.Events.Projections;
+using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Targets;
 using MaestroSla.Projections.Uptime;
@@ -24,6 +25,9 @@ public static class ProjectionsStoreConfiguration
         options.Schema.For<HealthCheckDay>().Identity(x => x.Id);
         options.Schema.For<HealthRunsDay>().Identity(x => x.Id);
         options.Projections.Add(new UptimeSignalsProjection(), ProjectionLifecycle.Async, UptimeSignalsProjection.ProjectionName);
+
+        options.Schema.For<IngestGap>().Identity(x => x.Id).Index(x => x.DetectedAt);
+        options.Projections.Add(new IngestGapsProjection(), ProjectionLifecycle.Async, IngestGapsProjection.ProjectionName);
 
         options.Events.MapEventType<SlaTargetsSet>("sla_targets_set");
         return options;
