@@ -34,6 +34,7 @@ public static class MaestroApp
         }
 
         builder.AddMaestroSecurity();
+        builder.AddMaestroReports();
         builder.AddMaestroReportCache();
         builder.AddMaestroOpenApi();
         await builder.AddMaestroStoreAsync();
