@@ -16,12 +16,16 @@ public static class TargetEndpoints
 
     /// <summary>Sets a service's targets from now on; earlier reports keep the targets they were made with.</summary>
     [WolverinePut("/api/services/{service}/targets")]
-    public static IResult Put(string service, SlaTargets targets, IDocumentSession session, IOptions<ContractLimits> limits)
+    public static IResult Put(string service, SlaTargets? targets, IDocumentSession session, IOptions<ContractLimits> limits)
     {
         // The name becomes part of a stream key: the rule of ingest names applies.
         if (ReportQuery.Problem(service, null, null, limits.Value) is { } invalid)
         {
             return invalid;
+        }
+        if (targets is null)
+        {
+            return ReportQuery.BadRequest("The body must be the targets as a JSON object");
         }
         if (targets.Problem() is { } problem)
         {
