@@ -48,14 +48,20 @@ try {
     await context.addInitScript((key) => sessionStorage.setItem('maestrosla.apiKey', key), apiKey);
   }
 
-  // 1. The service list, from /api/status.
+  // 1. The landing page: the service list from /api/status, for the month the page chose (no month asked for).
   await page.goto(`${baseUrl}/?tz=${encodeURIComponent(tz)}`);
   await waitForPage(page);
-  const services = await page.$$eval('#statusTable tbody tr', (rows) => rows.map((row) => ({
-    service: row.dataset.service,
-    sla: row.cells[1].textContent.trim(),
-  })));
+  const landing = await readStatusPage(page);
+  const services = landing.services;
   await page.screenshot({ path: screenshotPath.replace(/\.png$/, '-status.png'), fullPage: true });
+
+  // 1b. The same list for the current month of the zone, picked explicitly (it may hold no data).
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit' }).formatToParts(new Date());
+  const thisMonth = `${parts.find((p) => p.type === 'year').value}-${parts.find((p) => p.type === 'month').value}`;
+  await page.goto(`${baseUrl}/?${new URLSearchParams({ tz, month: thisMonth })}`);
+  await waitForPage(page);
+  const currentMonth = await readStatusPage(page);
+  await page.screenshot({ path: screenshotPath.replace(/\.png$/, '-status-current.png'), fullPage: true });
 
   // 2. One service and month: charts, report table, downtime.
   const query = new URLSearchParams({ service, month, tz, ...(step ? { step } : {}) });
@@ -84,6 +90,8 @@ try {
   await page.screenshot({ path: screenshotPath.replace(/\.png$/, `-${step === 'hour' ? 'day' : 'hour'}.png`), fullPage: true });
 
   console.log(JSON.stringify({
+    landing,
+    currentMonth,
     services,
     overall: report.overall,
     requests: number(report.requests),
@@ -111,6 +119,20 @@ async function waitForPage(page) {
     const message = await page.textContent('#message');
     throw new Error(`the page shows an error: ${message}`);
   }
+}
+
+async function readStatusPage(page) {
+  return page.evaluate(() => ({
+    month: document.querySelector('#month').value,
+    url: location.search,
+    period: document.querySelector('#statusPeriod').textContent.trim(),
+    message: document.querySelector('#message').hidden ? '' : document.querySelector('#message').textContent.trim(),
+    services: [...document.querySelectorAll('#statusTable tbody tr')].map((row) => ({
+      service: row.dataset.service,
+      sla: row.cells[1].textContent.trim(),
+      cells: [...row.cells].slice(2).map((cell) => cell.textContent.trim()),
+    })),
+  }));
 }
 
 async function readCharts(page) {

@@ -1,9 +1,12 @@
 using System.Security.Claims;
 using JasperFx.Events;
+using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
+using MaestroSla.Contracts.Messages;
 using MaestroSla.Projections.Alerts;
 using Marten;
 using Marten.Events;
+using Microsoft.Extensions.Options;
 using Wolverine.Http;
 
 namespace MaestroSla.Api.Alerts;
@@ -39,8 +42,14 @@ public static class AlertEndpoints
 
     /// <summary>The newest raised and resolved alerts, newest first, of one service or of all.</summary>
     [WolverineGet("/api/alerts/history")]
-    public static async Task<IResult> History(ClaimsPrincipal user, IQuerySession session, string? service, int? limit, CancellationToken ct)
+    public static async Task<IResult> History(
+        ClaimsPrincipal user, IQuerySession session, string? service, int? limit, IOptions<ContractLimits> limits, CancellationToken ct)
     {
+        // A name ingest would refuse names no stream (and a NUL would reach PostgreSQL as an error): 400.
+        if (!string.IsNullOrEmpty(service) && ReportQuery.Problem(service, null, null, limits.Value) is { } invalid)
+        {
+            return invalid;
+        }
         if (!string.IsNullOrEmpty(service) && !ApiAccess.MayRead(user, service))
         {
             return Results.Problem(title: $"This key may not read service '{service}'", statusCode: StatusCodes.Status403Forbidden);

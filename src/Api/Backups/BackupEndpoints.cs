@@ -57,6 +57,8 @@ public sealed record BackupStatus(
 /// </summary>
 public static class BackupEndpoints
 {
+    private const int MaxKeepDays = 36_500;
+
     [WolverinePost("/api/admin/backups")]
     public static async Task<IResult> Create(string? type, bool? wait, EventLogBackup backup, BackgroundRuns background, CancellationToken ct)
     {
@@ -104,6 +106,11 @@ public static class BackupEndpoints
         if (keepDays < 0 || keepCount < 0)
         {
             return Results.Problem(title: "keepDays and keepCount must not be negative", statusCode: StatusCodes.Status400BadRequest);
+        }
+        // Beyond this, the age limit is no limit, and TimeSpan arithmetic overflows.
+        if (keepDays is { } days && (!double.IsFinite(days) || days > MaxKeepDays))
+        {
+            return Results.Problem(title: $"keepDays must be at most {MaxKeepDays}", statusCode: StatusCodes.Status400BadRequest);
         }
         return Results.Ok(await retention.ApplyAsync(keepDays, keepCount, ct));
     }

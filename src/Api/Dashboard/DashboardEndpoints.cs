@@ -1,3 +1,5 @@
+using MaestroSla.Api.Reports;
+using MaestroSla.Contracts.Messages;
 using MaestroSla.Projections.Exports;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Reports;
@@ -22,10 +24,16 @@ public static class DashboardEndpoints
     [WolverineGet("/api/reports/{service}/series")]
     public static async Task<IResult> Series(
         string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, string? step,
-        IQuerySession session, IOptions<SlaOptions> options, TimeProvider time, CancellationToken ct)
+        IQuerySession session, IOptions<SlaOptions> options, IOptions<ReportOptions> reports, IOptions<ContractLimits> limits, TimeProvider time,
+        CancellationToken ct)
     {
+        endpoint = string.IsNullOrEmpty(endpoint) ? null : endpoint;
+        if (ReportQuery.Problem(service, endpoint, null, limits.Value) is { } invalid)
+        {
+            return invalid;
+        }
         var now = time.GetUtcNow();
-        var (period, problem) = ReportPeriod.Resolve(month, from, to, tz, now);
+        var (period, problem) = ReportPeriod.Resolve(month, from, to, tz, now, reports.Value.MaxRange);
         if (period is null)
         {
             return Results.Problem(title: problem, statusCode: StatusCodes.Status400BadRequest);
@@ -54,6 +62,10 @@ public static class DashboardEndpoints
 
         // Downtime (reported and health-derived, merged) and the targets come from the report itself.
         var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, null, ct, endpoint);
+        if (await ReportQuery.UnknownAsync(session, options.Value, report, ct) is { } unknown)
+        {
+            return unknown;
+        }
         var targets = await SlaTargetStreams.ResolveAsync(session, options.Value, service, asOf: null, ct);
         var rollups = await LatencyRollups.LoadAsync(session, service, endpoint ?? LatencyRollup.AllEndpoints, SlaSeriesBuilder.RollupSegments(steps), ct);
         return Results.Ok(SlaSeriesBuilder.Build(

@@ -1,7 +1,9 @@
 using System.Security.Claims;
+using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Exports;
-using MaestroSla.Projections.Services;
 using MaestroSla.Projections.Targets;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -20,14 +22,19 @@ public static class ExportEndpoints
     /// telemetry, services whose targets were set through the API and services configured in Sla:Services.
     /// </summary>
     [WolverineGet("/api/exports/openslo")]
-    public static async Task<IResult> ExportOpenSlo(string? service, ClaimsPrincipal user, IQuerySession session, IOptions<SlaOptions> options, CancellationToken ct)
+    public static async Task<IResult> ExportOpenSlo(
+        string? service, ClaimsPrincipal user, IQuerySession session, IOptions<SlaOptions> options, IOptions<ContractLimits> limits, CancellationToken ct)
     {
+        if (!string.IsNullOrEmpty(service) && ReportQuery.Problem(service, null, null, limits.Value) is { } invalid)
+        {
+            return invalid;
+        }
         if (!string.IsNullOrEmpty(service) && !ApiAccess.MayRead(user, service))
         {
             return Results.Problem(title: $"This key may not read service '{service}'", statusCode: StatusCodes.Status403Forbidden);
         }
         // A read key limited to some services exports only those.
-        var services = (string.IsNullOrEmpty(service) ? await AllServicesAsync(session, options.Value, ct) : [service])
+        var services = (string.IsNullOrEmpty(service) ? await KnownSubjects.ServicesAsync(session, options.Value, ct) : [service])
             .Where(s => ApiAccess.MayRead(user, s)).ToList();
         var targets = new List<(string, SlaTargets)>(services.Count);
         foreach (var name in services)
@@ -61,18 +68,5 @@ public static class ExportEndpoints
         }
         // Wolverine's transactional middleware commits the session after the handler: all services or none.
         return Results.Ok(imported.Select(i => new ImportedTargets(i.Service, i.Targets)).ToList());
-    }
-
-    private static async Task<List<string>> AllServicesAsync(IQuerySession session, SlaOptions options, CancellationToken ct)
-    {
-        var names = new SortedSet<string>(await KnownServices.ListAsync(session, ct), StringComparer.Ordinal);
-        var prefix = SlaTargetStreams.For("");
-        var schema = session.DocumentStore.Options.Events.DatabaseSchemaName;
-        foreach (var id in await session.AdvancedSql.QueryAsync<string>($"select id from {schema}.mt_streams where starts_with(id, ?)", ct, prefix))
-        {
-            names.Add(id[prefix.Length..]);
-        }
-        names.UnionWith(options.Services.Keys);
-        return [.. names];
     }
 }

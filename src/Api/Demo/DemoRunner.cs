@@ -156,7 +156,7 @@ public sealed class DemoRunner(
             var r = await SlaReportBuilder.BuildAsync(session, slaOptions.Value, service, month.Start, month.End, "UTC", asOf: null, ct);
             total += r.Requests.Total;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Service,-10} {r.Requests.Total,12:N0} {r.Requests.Errors,8:N0} {r.Requests.ErrorRatePercent,8:0.000} {r.Latency.P50Ms,8:0.0} {r.Latency.P95Ms,8:0.0} {r.Latency.P99Ms,8:0.0} {r.Uptime.UptimePercent,9:0.000} {r.DowntimeEventCount,3} ({r.Uptime.Downtime.TotalMinutes,4:0.#} min) {(r.OverallMet ? "met" : "BREACHED"),9}"));
+                $"{r.Service,-10} {r.Requests.Total,12:N0} {r.Requests.Errors,8:N0} {r.Requests.ErrorRatePercent,8:0.000} {r.Latency.P50Ms,8:0.0} {r.Latency.P95Ms,8:0.0} {r.Latency.P99Ms,8:0.0} {r.Uptime.UptimePercent,9:0.000} {r.DowntimeEventCount,3} ({r.Uptime.Downtime.TotalMinutes,4:0.#} min) {(r.Status == SlaStatus.Breached ? "BREACHED" : r.Status),9}"));
         }
         Console.WriteLine($"{"total",-10} {total,12:N0}   dead letters: {deadLetters}");
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];

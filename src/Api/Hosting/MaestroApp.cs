@@ -18,7 +18,9 @@ public static class MaestroApp
 {
     public static async Task<WebApplication> BuildAsync(string[] args, IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json (and the rest of the content) sits next to the assembly, wherever the process was started
+        // from: `dotnet /opt/maestrosla/MaestroSla.Api.dll` run from another folder must not fall back to defaults.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);
@@ -34,6 +36,7 @@ public static class MaestroApp
         }
 
         builder.AddMaestroSecurity();
+        builder.AddMaestroReports();
         builder.AddMaestroReportCache();
         builder.AddMaestroOpenApi();
         await builder.AddMaestroStoreAsync();

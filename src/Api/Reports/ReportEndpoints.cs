@@ -3,51 +3,74 @@ using System.Security.Claims;
 using CsvHelper;
 using MaestroSla.Api.Caching;
 using MaestroSla.Api.Security;
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Services;
+using MaestroSla.Projections.Targets;
 using Marten;
+using Microsoft.Extensions.Options;
 using Wolverine.Http;
 
 namespace MaestroSla.Api.Reports;
 
-public sealed record ServiceStatus(string Service, bool OverallMet, IReadOnlyList<SlaMetricResult> Metrics, double ErrorBudgetRemainingPercent);
+/// <summary>One service against its targets; Status is met, breached or no data (then OverallMet is null).</summary>
+public sealed record ServiceStatus(
+    string Service, bool? OverallMet, string Status, IReadOnlyList<SlaMetricResult> Metrics, double? ErrorBudgetRemainingPercent);
+
+/// <summary>The current month of a time zone, and the latest month with recorded requests (null: none yet).</summary>
+public sealed record StatusMonths(string TimeZone, string Current, string? LatestWithData);
 
 public static class ReportEndpoints
 {
     /// <summary>
     /// The SLA report of a service for a calendar month in a time zone (?month=2026-10&amp;tz=Europe/Berlin; the
-    /// current month when omitted) or any range (?from=…&amp;to=…); ?asOf=T gives the report as it stood at T;
-    /// ?format=csv for a spreadsheet; ?endpoint=… for one endpoint's requests and latency.
+    /// current month when omitted) or any range (?from=…&amp;to=…, at most Reports:MaxRangeDays); ?asOf=T gives the
+    /// report as it stood at T; ?format=csv for a spreadsheet; ?endpoint=… for one endpoint's requests and latency.
+    /// An unknown service or endpoint is 404 naming the nearest known ones.
     /// </summary>
     [WolverineGet("/api/reports/{service}")]
     public static async Task<IResult> Report(
         string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf, string? format,
-        ReportCache cache, TimeProvider time, CancellationToken ct)
+        ReportCache cache, IQuerySession session, IOptions<SlaOptions> sla, IOptions<ReportOptions> options, IOptions<ContractLimits> limits,
+        TimeProvider time, CancellationToken ct)
     {
-        var (period, problem) = ReportPeriod.Resolve(month, from, to, tz, time.GetUtcNow());
+        endpoint = string.IsNullOrEmpty(endpoint) ? null : endpoint;
+        if (ReportQuery.Problem(service, endpoint, asOf, limits.Value) is { } invalid)
+        {
+            return invalid;
+        }
+        var (period, problem) = ReportPeriod.Resolve(month, from, to, tz, time.GetUtcNow(), options.Value.MaxRange);
         if (period is null)
         {
-            return Results.Problem(title: problem, statusCode: StatusCodes.Status400BadRequest);
+            return ReportQuery.BadRequest(problem!);
         }
         if (!string.IsNullOrEmpty(format) && format is not ("json" or "csv"))
         {
-            return Results.Problem(title: "format must be json or csv", statusCode: StatusCodes.Status400BadRequest);
+            return ReportQuery.BadRequest("format must be json or csv");
         }
 
         var cached = await cache.GetAsync(new ReportRequest(service, endpoint, period, asOf, format ?? "json"), ct);
+        if (await ReportQuery.UnknownAsync(session, sla.Value, cached.Report, ct) is { } unknown)
+        {
+            return unknown;
+        }
         return format == "csv"
             ? Results.Text(cached.Csv!, "text/csv")
             : Results.Ok(cached.Report);
     }
 
-    /// <summary>Every service (the caller may read) against its targets for the current month (in ?tz, UTC by default).</summary>
+    /// <summary>
+    /// Every service (the caller may read) against its targets for a month (?month=, the current one by default) in
+    /// ?tz (UTC by default). A service without data in that month shows "no data", not "met".
+    /// </summary>
     [WolverineGet("/api/status")]
-    public static async Task<IResult> Status(string? tz, ClaimsPrincipal user, IQuerySession session, ReportCache cache, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> Status(string? tz, string? month, ClaimsPrincipal user, IQuerySession session, ReportCache cache, TimeProvider time, CancellationToken ct)
     {
-        var (period, problem) = ReportPeriod.Resolve(null, null, null, tz, time.GetUtcNow());
+        var (period, problem) = ReportPeriod.Resolve(string.IsNullOrEmpty(month) ? null : month, null, null, tz, time.GetUtcNow());
         if (period is null)
         {
-            return Results.Problem(title: problem, statusCode: StatusCodes.Status400BadRequest);
+            return ReportQuery.BadRequest(problem!);
         }
         var statuses = new List<ServiceStatus>();
         var positions = await cache.ReadPositionsAsync(ct);
@@ -58,11 +81,41 @@ public static class ReportEndpoints
                 continue;
             }
             var report = (await cache.GetAsync(new ReportRequest(service, null, period, null, "json"), positions, ct)).Report;
-            statuses.Add(new ServiceStatus(service, report.OverallMet, report.Metrics, report.ErrorBudget.RemainingPercent ?? 100));
+            statuses.Add(new ServiceStatus(service, report.OverallMet, report.Status, report.Metrics, report.ErrorBudget.RemainingPercent));
         }
         return Results.Ok(statuses);
     }
 
+    /// <summary>
+    /// The month the dashboard opens on: the current month of ?tz, and the latest month in which any service the
+    /// caller may read recorded requests (an empty current month is no news; the last month with data is).
+    /// </summary>
+    [WolverineGet("/api/status/months")]
+    public static async Task<IResult> Months(string? tz, ClaimsPrincipal user, IQuerySession session, TimeProvider time, CancellationToken ct)
+    {
+        var (period, problem) = ReportPeriod.Resolve(null, null, null, tz, time.GetUtcNow());
+        if (period is null)
+        {
+            return ReportQuery.BadRequest(problem!);
+        }
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(period.TimeZone);
+        var readable = (await KnownServices.ListAsync(session, ct)).Where(s => ApiAccess.MayRead(user, s)).ToArray();
+        var latestHour = readable.Length == 0
+            ? null
+            : await session.Query<LatencyRollup>()
+                .Where(r => r.Grain == RollupGrain.Hour && r.Endpoint == LatencyRollup.AllEndpoints && r.Service.IsOneOf(readable))
+                .OrderByDescending(r => r.Start)
+                .FirstOrDefaultAsync(ct);
+        return Results.Ok(new StatusMonths(
+            period.TimeZone,
+            MonthOf(period.From, zone),
+            latestHour is null ? null : MonthOf(latestHour.Start.AddHours(1).AddTicks(-1), zone)));
+    }
+
+    private static string MonthOf(DateTimeOffset instant, TimeZoneInfo zone) =>
+        TimeZoneInfo.ConvertTime(instant, zone).ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    /// <summary>The targets of reports as rows: one per metric and report, with its status.</summary>
     public static string ToCsv(IEnumerable<SlaReport> reports)
     {
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
@@ -80,6 +133,7 @@ public static class ReportEndpoints
             Actual = m.Actual,
             Unit = m.Unit,
             Met = m.Met,
+            Status = m.Status,
             ComputedAtSequence = r.ComputedAtSequence,
         })));
         csv.Flush();
@@ -101,6 +155,7 @@ public sealed partial class SlaReportCsvRow
     [CsvColumn("target")] public double Target { get; init; }
     [CsvColumn("actual")] public double? Actual { get; init; }
     [CsvColumn("unit")] public string Unit { get; init; } = "";
-    [CsvColumn("met")] public bool Met { get; init; }
+    [CsvColumn("met")] public bool? Met { get; init; }
+    [CsvColumn("status")] public string Status { get; init; } = "";
     [CsvColumn("computed_at_sequence")] public long ComputedAtSequence { get; init; }
 }

@@ -1,3 +1,4 @@
+using MaestroSla.Contracts.Messages;
 using MaestroSla.Projections.Targets;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -8,13 +9,24 @@ namespace MaestroSla.Api.Reports;
 public static class TargetEndpoints
 {
     [WolverineGet("/api/services/{service}/targets")]
-    public static Task<EffectiveTargets> Get(string service, IQuerySession session, IOptions<SlaOptions> options, CancellationToken ct) =>
-        SlaTargetStreams.ResolveAsync(session, options.Value, service, asOf: null, ct);
+    public static async Task<IResult> Get(
+        string service, IQuerySession session, IOptions<SlaOptions> options, IOptions<ContractLimits> limits, CancellationToken ct) =>
+        ReportQuery.Problem(service, null, null, limits.Value)
+            ?? Results.Ok(await SlaTargetStreams.ResolveAsync(session, options.Value, service, asOf: null, ct));
 
     /// <summary>Sets a service's targets from now on; earlier reports keep the targets they were made with.</summary>
     [WolverinePut("/api/services/{service}/targets")]
-    public static IResult Put(string service, SlaTargets targets, IDocumentSession session)
+    public static IResult Put(string service, SlaTargets? targets, IDocumentSession session, IOptions<ContractLimits> limits)
     {
+        // The name becomes part of a stream key: the rule of ingest names applies.
+        if (ReportQuery.Problem(service, null, null, limits.Value) is { } invalid)
+        {
+            return invalid;
+        }
+        if (targets is null)
+        {
+            return ReportQuery.BadRequest("The body must be the targets as a JSON object");
+        }
         if (targets.Problem() is { } problem)
         {
             return Results.Problem(title: problem, statusCode: StatusCodes.Status400BadRequest);

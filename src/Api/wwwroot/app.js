@@ -1,6 +1,7 @@
 // MaestroSla dashboard: plain ES module over the JSON API, charts by uPlot (global `uPlot`, vendored in lib/).
 // State lives in the query string (?service=&month=&tz=&step=) so a view can be linked; the API key lives in
-// sessionStorage (this tab only) and goes out as X-Api-Key on every request.
+// sessionStorage (this tab only) and goes out as X-Api-Key on every request. Without a month the page opens on the
+// latest month with data (an empty current month says nothing yet); any month can be picked.
 
 const KEY_STORAGE = 'maestrosla.apiKey';
 const COLORS = {
@@ -41,7 +42,8 @@ function readState() {
   return {
     service: params.get('service') || '',
     tz,
-    month: params.get('month') || currentMonth(tz),
+    // Empty until resolved by render(): the latest month with data.
+    month: params.get('month') || '',
     // A month reads best per day; per hour shows the shape of an outage or a slow afternoon.
     step: params.get('step') === 'hour' ? 'hour' : 'day',
   };
@@ -51,9 +53,9 @@ function navigate(state, replace = false) {
   const params = new URLSearchParams();
   if (state.service) {
     params.set('service', state.service);
-    params.set('month', state.month);
     params.set('step', state.step);
   }
+  if (state.month) params.set('month', state.month);
   params.set('tz', state.tz);
   history[replace ? 'replaceState' : 'pushState'](null, '', '?' + params);
   render();
@@ -138,16 +140,27 @@ function showMessage(text, isError = false) {
 
 // ---- views -----------------------------------------------------------------------------------------
 
+/** Status cell classes and texts: "no data" is neither met nor breached. */
+const STATUS_CLASS = { met: 'met', breached: 'breached', 'no data': 'nodata' };
+const overallText = (status) => (status === 'breached' ? 'BREACHED' : status);
+
 async function render() {
-  const state = readState();
+  let state = readState();
   document.body.dataset.state = 'loading';
   fillTimeZones(state.tz);
-  $('month').value = state.month;
   $('step').value = state.step;
-  $('crumb').textContent = state.service ? `· ${state.service} · ${state.month} (${state.tz})` : '· SLA status';
   document.querySelectorAll('.service-only').forEach((node) => { node.hidden = !state.service; });
   showMessage('');
   try {
+    if (!state.month) {
+      const months = await api(`api/status/months?tz=${encodeURIComponent(state.tz)}`);
+      state = { ...state, month: months.latestWithData ?? months.current };
+      const params = new URLSearchParams(location.search);
+      params.set('month', state.month);
+      history.replaceState(null, '', '?' + params);
+    }
+    $('month').value = state.month;
+    $('crumb').textContent = state.service ? `· ${state.service} · ${state.month} (${state.tz})` : '· SLA status';
     if (state.service) {
       $('services').hidden = true;
       await renderService(state);
@@ -168,25 +181,28 @@ async function render() {
 }
 
 async function renderServices(state) {
-  const statuses = await api(`api/status?tz=${encodeURIComponent(state.tz)}`);
-  $('statusPeriod').textContent = `this month (${currentMonth(state.tz)}, ${state.tz})`;
+  const statuses = await api(`api/status?tz=${encodeURIComponent(state.tz)}&month=${encodeURIComponent(state.month)}`);
+  const current = currentMonth(state.tz);
+  $('statusPeriod').textContent = state.month === current ? `this month (${current}, ${state.tz})` : `${state.month} (${state.tz})`;
   const rows = statuses.map((status) => {
     const metric = (name) => status.metrics.find((m) => m.metric === name);
     const cell = (name) => {
       const m = metric(name);
       const text = m ? formatActual(m.actual, m.unit) ?? '—' : '—';
-      return el('td', { class: m ? (m.met ? 'met' : 'breached') : '', title: m ? `target ${m.comparison} ${m.target} ${m.unit}` : '' }, text);
+      return el('td', { class: m ? STATUS_CLASS[m.status] : '', title: m ? `target ${m.comparison} ${m.target} ${m.unit}: ${m.status}` : '' }, text);
     };
-    const row = el('tr', { 'data-service': status.service },
+    const left = status.errorBudgetRemainingPercent;
+    const row = el('tr', { 'data-service': status.service, 'data-status': status.status },
       el('td', {}, status.service),
-      el('td', { class: status.overallMet ? 'met' : 'breached' }, status.overallMet ? 'met' : 'BREACHED'),
+      el('td', { class: STATUS_CLASS[status.status] }, overallText(status.status)),
       cell('uptime'), cell('availability'), cell('latency_p95'), cell('latency_p99'), cell('error_rate'),
-      el('td', {}, `${fixed(1).format(status.errorBudgetRemainingPercent)} %`));
-    row.addEventListener('click', () => navigate({ ...state, service: status.service, month: currentMonth(state.tz) }));
+      el('td', {}, left == null ? '—' : `${fixed(1).format(left)} %`));
+    row.addEventListener('click', () => navigate({ ...state, service: status.service }));
     return row;
   });
   $('statusTable').tBodies[0].replaceChildren(...rows);
   if (rows.length === 0) showMessage('No service has recorded anything yet.');
+  else if (statuses.every((status) => status.status === 'no data')) showMessage(`No service recorded anything in ${state.month}: pick another month.`);
 }
 
 async function renderService(state) {
@@ -208,12 +224,12 @@ async function renderService(state) {
 function renderSummary(report) {
   const card = (label, value, attributes = {}) => el('div', { class: 'card', ...attributes }, el('b', {}, value), el('span', {}, label));
   $('summary').replaceChildren(
-    card('SLA', report.overallMet ? 'met' : 'BREACHED', { 'data-field': 'overall', class: `card badge ${report.overallMet ? 'met' : 'breached'}` }),
+    card('SLA', overallText(report.status), { 'data-field': 'overall', class: `card badge ${STATUS_CLASS[report.status]}` }),
     card('requests', integer.format(report.requests.total)),
     card('errors', integer.format(report.requests.errors)),
     card('P95', report.latency.p95Ms == null ? '—' : `${fixed(1).format(report.latency.p95Ms)} ms`),
     card('P99', report.latency.p99Ms == null ? '—' : `${fixed(1).format(report.latency.p99Ms)} ms`),
-    card('uptime', `${fixed(3).format(report.uptime.uptimePercent)} %`),
+    card('uptime', report.uptime.uptimePercent == null ? '—' : `${fixed(3).format(report.uptime.uptimePercent)} %`),
     card('downtime', formatDuration(report.uptime.downtime)),
     card('error budget left', report.errorBudget.remainingPercent == null ? '—' : `${fixed(1).format(report.errorBudget.remainingPercent)} %`),
   );
@@ -228,7 +244,7 @@ function renderReportTable(report, tz) {
       el('td', {}, METRIC_NAMES[m.metric] ?? m.metric),
       el('td', { class: 'target' }, `${comparison[m.comparison] ?? m.comparison} `, el('span', { class: 'num' }, upTo(4).format(m.target)), ` ${m.unit}`),
       el('td', { class: 'actual' }, actual === null ? el('span', { class: 'num' }, '—') : el('span', { class: 'num' }, actual), actual === null ? '' : ` ${m.unit}`),
-      el('td', { class: `result ${m.met ? 'met' : 'breached'}` }, m.met ? 'met' : 'breached'));
+      el('td', { class: `result ${STATUS_CLASS[m.status]}` }, m.status));
   });
   $('reportTable').tBodies[0].replaceChildren(...rows);
   const budget = (b) => (b.consumedPercent == null ? 'n/a' : `${fixed(1).format(b.consumedPercent)} % used`);

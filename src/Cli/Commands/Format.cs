@@ -54,7 +54,20 @@ internal static class Format
         return string.Join(' ', parts);
     }
 
-    public static Markup Result(bool met) => met ? new Markup("[green]met[/]") : new Markup("[red]breached[/]");
+    /// <summary>A target's or a report's status: met, breached, or no data (which is neither).</summary>
+    public static Markup Result(string status, bool upper = false) => status switch
+    {
+        "met" => new Markup("[green]met[/]"),
+        "breached" => new Markup(upper ? "[red]BREACHED[/]" : "[red]breached[/]"),
+        _ => new Markup($"[yellow]{Markup.Escape(status)}[/]"),
+    };
+
+    public static string Color(string status) => status switch
+    {
+        "met" => "green",
+        "breached" => "red",
+        _ => "yellow",
+    };
 
     public static TimeZoneInfo Zone(string id)
     {

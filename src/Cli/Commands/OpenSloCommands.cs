@@ -28,8 +28,9 @@ internal static class OpenSloCommands
             return 0;
         }));
 
-        var command = new Command("export", "Export data in a standard format (reports as CSV: `report --format csv`)");
+        var command = new Command("export", "Export data in a standard format: OpenSLO targets, report summaries and downtime as CSV");
         command.Subcommands.Add(openSlo);
+        command.Subcommands.Add(ReportCommands.ExportCsv(context));
         return command;
     }
 

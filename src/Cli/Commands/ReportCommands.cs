@@ -74,21 +74,25 @@ internal static class ReportCommands
     public static Command Status(CliContext context)
     {
         var tz = new Option<string?>("--tz") { Description = "IANA time zone that decides the current month (default UTC)" };
+        var month = new Option<string?>("--month") { Description = "Calendar month, e.g. 2026-10 (default: the current month)" };
         var format = new Option<string>("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong(Format.TableJson);
-        var command = new Command("status", "Every service against its targets for the current month") { tz, format };
+        var command = new Command("status", "Every service against its targets for a month (the current one by default)") { tz, month, format };
         command.SetAction((parse, ct) => MaestroCli.Guard(context, async () =>
         {
             using var api = context.Connect(parse);
             var zone = parse.GetValue(tz);
-            var body = await api.GetTextAsync("api/status" + (zone is null ? "" : $"?tz={Uri.EscapeDataString(zone)}"), ct);
+            var query = new List<string>();
+            Add(query, "tz", zone);
+            Add(query, "month", parse.GetValue(month));
+            var body = await api.GetTextAsync("api/status" + (query.Count == 0 ? "" : "?" + string.Join('&', query)), ct);
             if (parse.GetValue(format) == "json")
             {
                 context.WriteRaw(Indent(body));
                 return 0;
             }
             var statuses = JsonSerializer.Deserialize<List<ServiceStatus>>(body, ApiClient.Json)!;
-            var table = new Table().Border(TableBorder.Rounded).Title($"SLA status, this month ({zone ?? "UTC"})");
+            var table = new Table().Border(TableBorder.Rounded).Title($"SLA status, {parse.GetValue(month) ?? "this month"} ({zone ?? "UTC"})");
             table.AddColumn("service");
             table.AddColumn("SLA");
             foreach (var (name, _) in StatusColumns)
@@ -101,14 +105,14 @@ internal static class ReportCommands
                 var cells = new List<Spectre.Console.Rendering.IRenderable>
                 {
                     new Text(status.Service),
-                    status.OverallMet ? new Markup("[green]met[/]") : new Markup("[red]BREACHED[/]"),
+                    Format.Result(status.Status, upper: true),
                 };
                 foreach (var (_, metric) in StatusColumns)
                 {
                     var result = status.Metrics.FirstOrDefault(m => m.Metric == metric);
-                    cells.Add(result is null ? new Text("—") : new Markup($"[{(result.Met ? "green" : "red")}]{Format.Actual(result.Actual, result.Unit)}[/]"));
+                    cells.Add(result is null ? new Text("—") : new Markup($"[{Format.Color(result.Status)}]{Format.Actual(result.Actual, result.Unit)}[/]"));
                 }
-                cells.Add(new Text(Format.Number(status.ErrorBudgetRemainingPercent, 1) + " %"));
+                cells.Add(new Text(status.ErrorBudgetRemainingPercent is { } left ? Format.Number(left, 1) + " %" : "—"));
                 table.AddRow(cells);
             }
             context.Console.Write(table);
@@ -120,6 +124,66 @@ internal static class ReportCommands
         }));
         return command;
     }
+
+    /// <summary>
+    /// `export csv`: the summary CSV (one row per service, per endpoint with --endpoints) and the downtime-events CSV of
+    /// a period, written as two files.
+    /// </summary>
+    public static Command ExportCsv(CliContext context)
+    {
+        var month = new Option<string?>("--month") { Description = "Calendar month, e.g. 2026-10 (default: the current month)" };
+        var from = new Option<DateTimeOffset?>("--from") { Description = "Range start, ISO-8601 with offset (with --to)" };
+        var to = new Option<DateTimeOffset?>("--to") { Description = "Range end, ISO-8601 with offset (with --from)" };
+        var tz = new Option<string?>("--tz") { Description = "IANA time zone of the month, e.g. Europe/Berlin (default UTC)" };
+        var service = new Option<string?>("--service") { Description = "One service (default: every service)" };
+        var endpoints = new Option<bool>("--endpoints") { Description = "Also one summary row per endpoint" };
+        var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "The figures as they stood at this moment" };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder to write to", DefaultValueFactory = _ => new DirectoryInfo(".") };
+        var command = new Command("csv", "SLA summary (every figure of the report per service) and downtime events as two CSV files")
+        {
+            month, from, to, tz, service, endpoints, asOf, output,
+        };
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(from) is null) != (result.GetValue(to) is null))
+            {
+                result.AddError("Give both --from and --to");
+            }
+        });
+        command.SetAction((parse, ct) => MaestroCli.Guard(context, async () =>
+        {
+            using var api = context.Connect(parse);
+            var query = new List<string>();
+            Add(query, "month", parse.GetValue(month));
+            Add(query, "from", parse.GetValue(from)?.ToString("O", CultureInfo.InvariantCulture));
+            Add(query, "to", parse.GetValue(to)?.ToString("O", CultureInfo.InvariantCulture));
+            Add(query, "tz", parse.GetValue(tz));
+            Add(query, "service", parse.GetValue(service));
+            Add(query, "asOf", parse.GetValue(asOf)?.ToString("O", CultureInfo.InvariantCulture));
+            var common = string.Join('&', query);
+            var summary = await api.GetTextAsync("api/exports/summary?" + common + (parse.GetValue(endpoints) ? "&endpoints=true" : ""), ct);
+            var downtime = await api.GetTextAsync("api/exports/downtime?" + common, ct);
+
+            var folder = parse.GetValue(output)!;
+            folder.Create();
+            // Named after what was asked for, so that monthly exports sit side by side.
+            var label = parse.GetValue(month) ?? (parse.GetValue(from) is { } start
+                ? $"{start.UtcDateTime:yyyyMMddTHHmm}-{parse.GetValue(to)!.Value.UtcDateTime:yyyyMMddTHHmm}"
+                : "current");
+            var prefix = parse.GetValue(service) is { } name ? $"sla-{SafeFileName(name)}-" : "sla-";
+            var summaryFile = Path.Combine(folder.FullName, $"{prefix}summary-{label}.csv");
+            var downtimeFile = Path.Combine(folder.FullName, $"{prefix}downtime-{label}.csv");
+            await File.WriteAllTextAsync(summaryFile, summary, ct);
+            await File.WriteAllTextAsync(downtimeFile, downtime, ct);
+            context.Console.MarkupLineInterpolated($"wrote {summaryFile}");
+            context.Console.MarkupLineInterpolated($"wrote {downtimeFile}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string SafeFileName(string name) =>
+        string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
 
     private static readonly (string Name, string Metric)[] StatusColumns =
     [
@@ -143,7 +207,7 @@ internal static class ReportCommands
                 new Text(metric.Metric),
                 new Text(Format.Target(metric)),
                 new Text(metric.Actual is null ? "—" : $"{Format.Actual(metric.Actual, metric.Unit)} {metric.Unit}"),
-                Format.Result(metric.Met));
+                Format.Result(metric.Status));
         }
         console.Write(table);
 
@@ -153,7 +217,7 @@ internal static class ReportCommands
             $"requests {Format.Number(r.Total)}  errors {Format.Number(r.Errors)}  error rate {(r.ErrorRatePercent is { } rate ? Format.Number(rate, 4) + " %" : "—")}  P50 {Format.Ms(l.P50Ms)}  P95 {Format.Ms(l.P95Ms)}  P99 {Format.Ms(l.P99Ms)}  max {Format.Ms(l.MaxMs)}");
         var u = report.Uptime;
         console.MarkupLineInterpolated(
-            $"uptime {Format.Number(u.UptimePercent, 4)} %  downtime {Format.Duration(u.Downtime)} in {report.DowntimeEventCount} event(s){(u.Mttr is { } mttr ? $"  MTTR {Format.Duration(mttr)}" : "")}{(u.Mtbf is { } mtbf ? $"  MTBF {Format.Duration(mtbf)}" : "")}");
+            $"uptime {(u.UptimePercent is { } uptime ? Format.Number(uptime, 4) + " %" : "—")}  downtime {Format.Duration(u.Downtime)} in {report.DowntimeEventCount} event(s){(u.Mttr is { } mttr ? $"  MTTR {Format.Duration(mttr)}" : "")}{(u.Mtbf is { } mtbf ? $"  MTBF {Format.Duration(mtbf)}" : "")}");
         if (report.DowntimeEvents.Count > 0)
         {
             var downtime = new Table().Border(TableBorder.Simple);
@@ -169,7 +233,9 @@ internal static class ReportCommands
         }
         console.MarkupLineInterpolated($"error budget    {Budget(report.ErrorBudget, "requests")}");
         console.MarkupLineInterpolated($"downtime budget {Budget(report.DowntimeBudget, "min")}");
-        console.MarkupLine(report.OverallMet ? "SLA: [green]met[/]" : "SLA: [red]BREACHED[/]");
+        console.Write(new Markup("SLA: "));
+        console.Write(Format.Result(report.Status, upper: true));
+        console.WriteLine();
         console.MarkupLineInterpolated($"[grey]targets: {report.TargetsSource}; computed at event {report.ComputedAtSequence}[/]");
     }
 
@@ -178,7 +244,7 @@ internal static class ReportCommands
             ? $"{Format.Number(consumed, 1)} % used ({Format.Number(budget.Consumed, 2)} of {Format.Number(budget.Allowed, 2)} {unit} allowed)"
             : $"none allowed ({Format.Number(budget.Consumed, 2)} {unit} used)";
 
-    private static void Add(List<string> query, string name, string? value)
+    internal static void Add(List<string> query, string name, string? value)
     {
         if (!string.IsNullOrEmpty(value))
         {

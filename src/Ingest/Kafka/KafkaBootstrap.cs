@@ -28,10 +28,18 @@ public sealed class KafkaBootstrap : IDisposable
         // The embedded cluster's topics live only as long as this process, while the offsets stored with the
         // events outlive it: a fresh group per embedded cluster keeps old offsets from pointing into a new topic.
         GroupId = $"{settings.GroupId}-{Guid.NewGuid():N}";
-        logger.LogInformation(
-            "No Kafka configured: embedded Kafka-protocol mock cluster on {Servers}, topic {Topic} with {Partitions} partitions",
-            BootstrapServers, settings.Topic, settings.EmbeddedPartitions);
+        // The mock's retention is silent data loss for anyone who publishes faster than ingest reads: say so at start.
+        logger.LogWarning(
+            "No Kafka configured: embedded Kafka-protocol mock cluster on {Servers}, topic {Topic} with {Partitions} partitions. " +
+            "It is for demos and tests only: it keeps about {PartitionMiB} MiB per partition ({TotalMiB} MiB in all) and silently drops " +
+            "older records, read or not, so a burst published faster than ingest consumes it is lost. For anything else set " +
+            "Kafka:BootstrapServers to a real Kafka cluster (infra/ has one in docker compose)",
+            BootstrapServers, settings.Topic, settings.EmbeddedPartitions, MockRetentionMiBPerPartition,
+            MockRetentionMiBPerPartition * settings.EmbeddedPartitions);
     }
+
+    /// <summary>What librdkafka's mock broker keeps of each partition before it drops the oldest records.</summary>
+    public const int MockRetentionMiBPerPartition = 5;
 
     public string BootstrapServers { get; }
 

@@ -5,17 +5,24 @@ namespace MaestroSla.Projections.Reports;
 /// <summary>[From, To) in UTC for a calendar month in a time zone, or an explicit range.</summary>
 public sealed record ReportPeriod(DateTimeOffset From, DateTimeOffset To, string TimeZone)
 {
+    /// <summary>The longest range a report covers unless configured otherwise (Reports:MaxRangeDays).</summary>
+    public static readonly TimeSpan DefaultMaxRange = TimeSpan.FromDays(400);
+
+    /// <summary>
+    /// Instants a report may name. Outside them the arithmetic of the rollup plan and the health look-back (a day
+    /// before the period) would leave DateTimeOffset's range; nothing is recorded there anyway.
+    /// </summary>
+    public static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static readonly DateTimeOffset Latest = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     /// <summary>Resolves what an analyst asked for, or says why it cannot.</summary>
-    public static (ReportPeriod? Period, string? Problem) Resolve(string? month, DateTimeOffset? from, DateTimeOffset? to, string? timeZone, DateTimeOffset now)
+    public static (ReportPeriod? Period, string? Problem) Resolve(
+        string? month, DateTimeOffset? from, DateTimeOffset? to, string? timeZone, DateTimeOffset now, TimeSpan? maxRange = null)
     {
-        TimeZoneInfo zone;
-        try
+        if (FindZone(timeZone, out var zone) is { } zoneProblem)
         {
-            zone = string.IsNullOrWhiteSpace(timeZone) ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(timeZone);
-        }
-        catch (TimeZoneNotFoundException)
-        {
-            return (null, $"Unknown time zone '{timeZone}' (use an IANA name such as Europe/Berlin)");
+            return (null, zoneProblem);
         }
 
         if (from is not null || to is not null)
@@ -28,6 +35,16 @@ public sealed record ReportPeriod(DateTimeOffset From, DateTimeOffset To, string
             {
                 return (null, "Give both from and to, with to after from");
             }
+            if ((InstantProblem("from", from) ?? InstantProblem("to", to)) is { } instantProblem)
+            {
+                return (null, instantProblem);
+            }
+            var limit = maxRange ?? DefaultMaxRange;
+            if (to.Value - from.Value > limit)
+            {
+                return (null, string.Create(CultureInfo.InvariantCulture,
+                    $"A report covers at most {limit.TotalDays:0.##} days (Reports:MaxRangeDays); ask for shorter ranges"));
+            }
             return (new ReportPeriod(from.Value.ToUniversalTime(), to.Value.ToUniversalTime(), zone.Id), null);
         }
 
@@ -39,10 +56,53 @@ public sealed record ReportPeriod(DateTimeOffset From, DateTimeOffset To, string
         }
         else if (!DateTime.TryParseExact(month, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out firstDay))
         {
-            return (null, $"month must look like 2026-10, not '{month}'");
+            return (null, $"month must look like 2026-10, not '{Shorten(month)}'");
+        }
+        if (firstDay.Year < Earliest.Year || firstDay.Year >= Latest.Year)
+        {
+            return (null, $"month must lie between {Earliest.Year}-01 and {Latest.Year - 1}-12");
         }
         return (new ReportPeriod(StartOfLocalDay(firstDay, zone), StartOfLocalDay(firstDay.AddMonths(1), zone), zone.Id), null);
     }
+
+    /// <summary>Why an instant given in a query (from, to, asOf) cannot be used, or null.</summary>
+    public static string? InstantProblem(string name, DateTimeOffset? value) =>
+        value is { } instant && (instant < Earliest || instant > Latest)
+            ? $"{name} must lie between {Earliest:yyyy-MM-dd} and {Latest:yyyy-MM-dd}"
+            : null;
+
+    /// <summary>
+    /// An IANA (or Windows) zone id. On Linux the id names a file under the zone database, so anything but the
+    /// characters of zone ids is refused before the runtime looks for it.
+    /// </summary>
+    private static string? FindZone(string? id, out TimeZoneInfo zone)
+    {
+        zone = TimeZoneInfo.Utc;
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            return null;
+        }
+        var plausible = id.Length <= 64 && !id.Contains("..", StringComparison.Ordinal) && !id.StartsWith('/');
+        foreach (var c in id)
+        {
+            plausible &= char.IsAsciiLetterOrDigit(c) || c is '/' or '_' or '-' or '+' or ' ' or '.';
+        }
+        try
+        {
+            if (plausible)
+            {
+                zone = TimeZoneInfo.FindSystemTimeZoneById(id);
+                return null;
+            }
+        }
+        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+        }
+        return $"Unknown time zone '{Shorten(id)}' (use an IANA name such as Europe/Berlin)";
+    }
+
+    /// <summary>What a caller sent, short enough to quote in a problem document.</summary>
+    public static string Shorten(string value) => value.Length <= 80 ? value : string.Concat(value.AsSpan(0, 80), "…");
 
     private static DateTimeOffset StartOfLocalDay(DateTime localMidnight, TimeZoneInfo zone)
     {

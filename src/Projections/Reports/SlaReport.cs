@@ -1,13 +1,51 @@
 namespace MaestroSla.Projections.Reports;
 
-/// <summary>One target against its actual value, as in the monthly report users know.</summary>
-public sealed record SlaMetricResult(string Metric, string Comparison, double Target, double? Actual, string Unit, bool Met);
+/// <summary>
+/// The verdict of a target, or of a whole report. "no data" is not "met": a period without requests (or without any
+/// signal at all) shows no data for what it cannot measure rather than a target that was kept.
+/// </summary>
+public static class SlaStatus
+{
+    public const string Met = "met";
+    public const string Breached = "breached";
+    public const string NoData = "no data";
 
-public sealed record RequestFigures(long Total, long Errors, double? ErrorRatePercent, double AvailabilityPercent);
+    public static bool? MetOf(string status) => status switch
+    {
+        Met => true,
+        Breached => false,
+        _ => null,
+    };
+
+    /// <summary>Breached when any target with data is breached; else no data when any target has none; else met.</summary>
+    public static string Overall(IEnumerable<string> statuses)
+    {
+        var overall = Met;
+        foreach (var status in statuses)
+        {
+            if (status == Breached)
+            {
+                return Breached;
+            }
+            if (status == NoData)
+            {
+                overall = NoData;
+            }
+        }
+        return overall;
+    }
+}
+
+/// <summary>One target against its actual value, as in the monthly report users know; Met is null with no data.</summary>
+public sealed record SlaMetricResult(string Metric, string Comparison, double Target, double? Actual, string Unit, bool? Met, string Status);
+
+/// <summary>Rates are null when the period had no requests.</summary>
+public sealed record RequestFigures(long Total, long Errors, double? ErrorRatePercent, double? AvailabilityPercent);
 
 public sealed record LatencyFigures(double? P50Ms, double? P90Ms, double? P95Ms, double? P99Ms, double? P999Ms, double? MaxMs);
 
-public sealed record UptimeFigures(double UptimePercent, TimeSpan Downtime, TimeSpan? Mtbf, TimeSpan? Mttr);
+/// <summary>UptimePercent is null when the period had no signal at all: no requests, downtime or health checks.</summary>
+public sealed record UptimeFigures(double? UptimePercent, TimeSpan Downtime, TimeSpan? Mtbf, TimeSpan? Mttr);
 
 public sealed record DowntimeEvent(DateTimeOffset Start, DateTimeOffset End, TimeSpan Duration, IReadOnlyList<string> Sources);
 
@@ -17,7 +55,8 @@ public sealed record ErrorBudget(string Basis, double Allowed, double Consumed, 
 /// <summary>
 /// A service's SLA over [From, To): every target against its actual value, downtime, error budgets, and the event
 /// sequence the figures were computed at. With AsOf set, only events recorded up to that moment count. With an
-/// Endpoint, requests and latency are that endpoint's; downtime is always the service's.
+/// Endpoint, requests and latency are that endpoint's; downtime is always the service's. Status is met, breached or
+/// no data (<see cref="SlaStatus"/>); OverallMet is null with no data.
 /// </summary>
 public sealed record SlaReport(
     string Service,
@@ -28,7 +67,8 @@ public sealed record SlaReport(
     DateTimeOffset? AsOf,
     long ComputedAtSequence,
     string TargetsSource,
-    bool OverallMet,
+    bool? OverallMet,
+    string Status,
     IReadOnlyList<SlaMetricResult> Metrics,
     RequestFigures Requests,
     LatencyFigures Latency,

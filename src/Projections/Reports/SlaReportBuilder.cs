@@ -124,13 +124,21 @@ public static class SlaReportBuilder
         var healthDowntime = healthRuns is null
             ? HealthDowntime.Derive(checks.Where(c => c.CheckedAt < to), options.HealthFailureThreshold, to)
             : HealthDowntime.Derive(healthRuns, options.HealthFailureThreshold, to);
-        return Assemble(service, endpoint, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, healthDowntime);
+        // Checks are kept as runs per UTC day, each starting at the day's first check: whether any check fell in the
+        // period is therefore known to the day at its start. Both paths use the same rule so that they agree.
+        var checkedFrom = LatencyRollup.StartOf(RollupGrain.Day, from);
+        var healthChecked = healthRuns is null
+            ? checks.Exists(c => c.CheckedAt >= checkedFrom && c.CheckedAt < to)
+            : healthRuns.Exists(r => r.First >= checkedFrom && r.First < to);
+        return Assemble(service, endpoint, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, healthDowntime, healthChecked);
     }
 
+    /// <param name="healthChecked">Health checks arrived in the period: its uptime is measured even without requests.</param>
     public static SlaReport Assemble(
         string service, string? endpoint, string timeZone, DateTimeOffset from, DateTimeOffset to, DateTimeOffset? asOf, long sequence,
         EffectiveTargets effective, long requests, long errors, LatencyHistogram latency,
-        IReadOnlyList<DowntimeRecorded> downtimes, IReadOnlyList<(Interval Interval, string Component)> healthDowntime)
+        IReadOnlyList<DowntimeRecorded> downtimes, IReadOnlyList<(Interval Interval, string Component)> healthDowntime,
+        bool healthChecked = false)
     {
         var targets = effective.Targets;
         var period = to - from;
@@ -151,28 +159,33 @@ public static class SlaReportBuilder
             .ToList();
         var down = DowntimeIntervals.Total(merged);
 
+        // No requests measure no availability, latency or error rate; with no signal at all (no requests, downtime or
+        // health checks) there is no evidence the service was up either. Those targets are "no data", never "met".
         double? errorRate = requests == 0 ? null : 100.0 * errors / requests;
-        var availability = requests == 0 ? 100.0 : 100.0 * (requests - errors) / requests;
-        var uptime = period <= TimeSpan.Zero ? 100.0 : 100.0 * (1 - (down / period));
+        double? availability = requests == 0 ? null : 100.0 * (requests - errors) / requests;
+        double? uptime = requests == 0 && merged.Count == 0 && !healthChecked
+            ? null
+            : period <= TimeSpan.Zero ? 100.0 : 100.0 * (1 - (down / period));
         var latencyFigures = new LatencyFigures(
             latency.PercentileMs(50), latency.PercentileMs(90), latency.PercentileMs(95),
             latency.PercentileMs(99), latency.PercentileMs(99.9), latency.MaxMs);
 
-        // No traffic breaches no latency or error target: the actual is reported as absent, and met.
         var metrics = new List<SlaMetricResult>
         {
-            new("uptime", ">=", targets.UptimePercent, uptime, "%", uptime >= targets.UptimePercent),
-            new("availability", ">=", targets.AvailabilityPercent, availability, "%", availability >= targets.AvailabilityPercent),
-            new("latency_p95", "<", targets.P95Ms, latencyFigures.P95Ms, "ms", latencyFigures.P95Ms is not { } p95 || p95 < targets.P95Ms),
-            new("latency_p99", "<", targets.P99Ms, latencyFigures.P99Ms, "ms", latencyFigures.P99Ms is not { } p99 || p99 < targets.P99Ms),
-            new("error_rate", "<", targets.ErrorRatePercent, errorRate, "%", errorRate is not { } rate || rate < targets.ErrorRatePercent),
+            Metric("uptime", ">=", targets.UptimePercent, uptime, "%"),
+            Metric("availability", ">=", targets.AvailabilityPercent, availability, "%"),
+            Metric("latency_p95", "<", targets.P95Ms, latencyFigures.P95Ms, "ms"),
+            Metric("latency_p99", "<", targets.P99Ms, latencyFigures.P99Ms, "ms"),
+            Metric("error_rate", "<", targets.ErrorRatePercent, errorRate, "%"),
         };
+        var status = SlaStatus.Overall(metrics.Select(m => m.Status));
 
         var allowedErrors = requests * (1 - (targets.AvailabilityPercent / 100));
         var allowedDowntimeMinutes = period.TotalMinutes * (1 - (targets.UptimePercent / 100));
         return new SlaReport(
             service, endpoint, timeZone, from, to, asOf, sequence, effective.Source,
-            metrics.TrueForAll(m => m.Met),
+            SlaStatus.MetOf(status),
+            status,
             metrics,
             new RequestFigures(requests, errors, errorRate, availability),
             latencyFigures,
@@ -184,6 +197,14 @@ public static class SlaReportBuilder
             downtimeEvents,
             Budget("requests", allowedErrors, errors),
             Budget("downtime_minutes", allowedDowntimeMinutes, down.TotalMinutes));
+    }
+
+    private static SlaMetricResult Metric(string metric, string comparison, double target, double? actual, string unit)
+    {
+        var status = actual is not { } value
+            ? SlaStatus.NoData
+            : (comparison == ">=" ? value >= target : value < target) ? SlaStatus.Met : SlaStatus.Breached;
+        return new SlaMetricResult(metric, comparison, target, actual, unit, SlaStatus.MetOf(status), status);
     }
 
     private static ErrorBudget Budget(string basis, double allowed, double consumed) =>

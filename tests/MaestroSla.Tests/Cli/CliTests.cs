@@ -40,12 +40,12 @@ public sealed partial class CliTests(ServicesFixture services, ITestOutputHelper
             var numbers = Numbers(row[(row.IndexOf(metric.Metric, StringComparison.Ordinal) + metric.Metric.Length)..]);
             numbers[0].ShouldBe(metric.Target, 1e-9, row);
             numbers[1].ShouldBe(metric.Actual!.Value, (0.5 * Math.Pow(10, metric.Unit == "%" ? -4 : -1)) + 1e-9, row);
-            row.ShouldContain(metric.Met ? " met " : " breached ");
+            row.ShouldContain(metric.Met == true ? " met " : " breached ");
         }
         table.ShouldContain($"requests {report.Requests.Total.ToString("N0", CultureInfo.InvariantCulture)}  errors {report.Requests.Errors.ToString("N0", CultureInfo.InvariantCulture)}");
         table.ShouldContain($"in {report.DowntimeEventCount} event(s)");
         table.ShouldContain("deployment, synthetic probe");
-        table.ShouldContain(report.OverallMet ? "SLA: met" : "SLA: BREACHED");
+        table.ShouldContain(report.OverallMet == true ? "SLA: met" : "SLA: BREACHED");
 
         var (jsonExit, json) = await RunAsync("report", "checkout", "--month", data.Month, "--tz", Zone, "--format", "json", "--url", url);
         jsonExit.ShouldBe(0, json);

@@ -60,7 +60,7 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
         page.Requests.ShouldBe(report.Requests.Total);
         page.Errors.ShouldBe(report.Requests.Errors);
         page.DowntimeRows.ShouldBe(report.DowntimeEventCount);
-        page.Overall.ShouldBe(report.OverallMet ? "met" : "BREACHED");
+        page.Overall.ShouldBe(report.Status == SlaStatus.Breached ? "BREACHED" : report.Status);
         page.Metrics.Select(m => m.Metric).ShouldBe(report.Metrics.Select(m => m.Metric));
         foreach (var metric in report.Metrics)
         {
@@ -68,10 +68,21 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
             shown.Target!.Value.ShouldBe(metric.Target, 1e-9, metric.Metric);
             var decimals = metric.Unit == "%" ? 4 : 1;
             shown.Actual!.Value.ShouldBe(metric.Actual!.Value, (0.5 * Math.Pow(10, -decimals)) + 1e-9, metric.Metric);
-            shown.Result.ShouldBe(metric.Met ? "met" : "breached", metric.Metric);
+            shown.Result.ShouldBe(metric.Status, metric.Metric);
         }
         page.Services.Select(s => s.Service).ShouldBe([data.Service]);
         page.Services[0].Sla.ShouldBeOneOf("met", "BREACHED");
+
+        // The landing page: the current month holds no data yet (the data is last month's), so the page opens on the
+        // latest month with data and says so; the empty current month, picked in the page, shows "no data", never met.
+        page.Landing.Month.ShouldBe(data.Month);
+        page.Landing.Period.ShouldStartWith(data.Month);
+        page.Landing.Services.Single().Sla.ShouldBe(report.Status == SlaStatus.Breached ? "BREACHED" : report.Status);
+        page.CurrentMonth.Month.ShouldNotBe(data.Month);
+        page.CurrentMonth.Services.Select(s => s.Service).ShouldBe([data.Service]);
+        page.CurrentMonth.Services[0].Sla.ShouldBe("no data");
+        page.CurrentMonth.Services[0].Cells.Take(5).ShouldAllBe(cell => cell == "—", "no actual value without requests");
+        page.CurrentMonth.Message.ShouldContain($"No service recorded anything in {page.CurrentMonth.Month}");
 
         // Every chart drew its series (pixels of each series colour), and the uptime chart its downtime shading,
         // per day (the page's default for a month) and per hour (switched in the page).
@@ -124,10 +135,12 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
     }
 
     private sealed record PageFigures(
-        List<ServiceRow> Services, string Overall, long Requests, long Errors, int DowntimeRows, List<ShownMetric> Metrics,
+        StatusPage Landing, StatusPage CurrentMonth, List<ServiceRow> Services, string Overall, long Requests, long Errors, int DowntimeRows, List<ShownMetric> Metrics,
         List<ChartPixels> Charts, List<ChartPixels> OtherStepCharts, ApiRequests Api, List<string> ConsoleErrors);
 
-    private sealed record ServiceRow(string Service, string Sla);
+    private sealed record ServiceRow(string Service, string Sla, List<string> Cells);
+
+    private sealed record StatusPage(string Month, string Url, string Period, string Message, List<ServiceRow> Services);
 
     private sealed record ShownMetric(string Metric, double? Target, double? Actual, string Result);
 

@@ -146,7 +146,7 @@ public sealed class GeneratedTelemetry
         var downSeconds = down.Count(d => d);
         var runs = down.Where((d, i) => d && (i == 0 || !down[i - 1])).Count();
         report.Uptime.Downtime.TotalSeconds.ShouldBe(downSeconds);
-        report.Uptime.UptimePercent.ShouldBe(100.0 * (seconds - downSeconds) / seconds, 1e-9);
+        report.Uptime.UptimePercent!.Value.ShouldBe(100.0 * (seconds - downSeconds) / seconds, 1e-9);
         report.DowntimeEventCount.ShouldBe(runs);
         report.DowntimeEvents.Count.ShouldBe(runs);
     }

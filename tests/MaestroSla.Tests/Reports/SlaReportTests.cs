@@ -105,8 +105,8 @@ public sealed class SlaReportTests(ServicesFixture services)
 
         var withDefaults = await GetReportAsync(app, url);
         withDefaults.Metrics.Single(m => m.Metric == "latency_p95").Target.ShouldBe(200);
-        withDefaults.Metrics.Single(m => m.Metric == "error_rate").Met.ShouldBeFalse("about 1 % errors breach the default 0.1 %");
-        withDefaults.OverallMet.ShouldBeFalse();
+        withDefaults.Metrics.Single(m => m.Metric == "error_rate").Met.ShouldBe(false, "about 1 % errors breach the default 0.1 %");
+        withDefaults.OverallMet.ShouldBe(false);
         await Task.Delay(50);
         var beforeChange = DateTimeOffset.UtcNow;
         await Task.Delay(50);
@@ -116,8 +116,8 @@ public sealed class SlaReportTests(ServicesFixture services)
         put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync());
 
         var relaxed = await GetReportAsync(app, url);
-        relaxed.Metrics.ShouldAllBe(m => m.Met);
-        relaxed.OverallMet.ShouldBeTrue();
+        relaxed.Metrics.ShouldAllBe(m => m.Met == true);
+        relaxed.OverallMet.ShouldBe(true);
         relaxed.TargetsSource.ShouldStartWith("set through the API");
         (await GetReportAsync(app, url + $"&asOf={Iso(beforeChange)}")).Metrics.Single(m => m.Metric == "error_rate").Target.ShouldBe(0.1);
 

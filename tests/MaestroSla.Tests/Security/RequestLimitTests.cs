@@ -51,7 +51,10 @@ public sealed class RequestLimitTests(ServicesFixture services)
             await (await app.Client.PutAsync("/api/services/svc-a/targets", put)).ShouldBeProblemAsync(413);
         }
         // Nothing of the refused batches was stored.
-        var report = await app.Client.GetStringAsync("/api/reports/svc-a?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&asOf=" + Uri.EscapeDataString(DateTimeOffset.UtcNow.AddSeconds(1).ToString("O")));
+        // (A range within Reports:MaxRangeDays around the batch's timestamps.)
+        var report = await app.Client.GetStringAsync(
+            $"/api/reports/svc-a?from={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(-2).ToString("O"))}&to={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(1).ToString("O"))}&asOf="
+            + Uri.EscapeDataString(DateTimeOffset.UtcNow.AddSeconds(1).ToString("O")));
         report.ShouldContain("\"total\":10,");
     }
 
@@ -136,7 +139,8 @@ public sealed class RequestLimitTests(ServicesFixture services)
 
         using (var reader = app.CreateClient(SecuredApp.ReadKey))
         {
-            (await reader.GetAsync("/api/reports/svc-a")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            // svc-a recorded nothing here: its report would be 404 (unknown service); its targets are known.
+            (await reader.GetAsync("/api/services/svc-a/targets")).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await reader.GetAsync("/api/dead-letters")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         }
         using (var unknown = app.CreateClient(SecuredApp.UnknownKey))
