@@ -35,6 +35,9 @@ public static class MaestroStore
         options.Projections.Errors.SkipApplyErrors = false;
         options.Projections.Errors.SkipSerializationErrors = false;
         options.Projections.Errors.SkipUnknownEvents = false;
+        // The daemon records each shard's status and the error that paused or stopped it on its progression row, so
+        // replicas that run no daemon (API pods beside a projection worker) can report a halted projection too.
+        options.Events.EnableExtendedProgressionTracking = true;
         return options;
     }
 
