@@ -107,7 +107,7 @@ public sealed class IngestProgress(TimeProvider time)
     /// ("postgres_53" insufficient resources, "postgres_40" serialization/deadlock, …), "postgres_unreachable"
     /// when no server answered, "fenced", "timeout", "cancelled" or "other".
     /// </summary>
-    public static string ReasonOf(Exception? error) => error switch
+    public static string ReasonOf(Exception? error) => Cause(error) switch
     {
         PartitionFencedException => FencedReason,
         PostgresException { SqlState.Length: 5 } postgres when IsAlphanumeric(postgres.SqlState.AsSpan(0, 2)) =>
@@ -116,7 +116,6 @@ public sealed class IngestProgress(TimeProvider time)
         NpgsqlException { InnerException: SocketException or IOException } => "postgres_unreachable",
         NpgsqlException => "postgres_other",
         OperationCanceledException => "cancelled",
-        AggregateException { InnerExceptions.Count: 1 } aggregate => ReasonOf(aggregate.InnerException),
         _ => "other",
     };
 
@@ -126,16 +125,36 @@ public sealed class IngestProgress(TimeProvider time)
     /// </summary>
     public static string Describe(Exception? error)
     {
-        var text = error switch
+        var cause = Cause(error);
+        var text = cause switch
         {
             null => "unknown error",
             PostgresException postgres => $"PostgreSQL {postgres.SqlState}: {postgres.MessageText}",
-            AggregateException { InnerExceptions.Count: 1 } aggregate => Describe(aggregate.InnerException),
             NpgsqlException { InnerException: { } inner } npgsql => $"{npgsql.Message} ({inner.Message})",
-            _ => $"{error.GetType().Name}: {error.Message}",
+            _ => $"{cause.GetType().Name}: {cause.Message}",
         };
         text = text.ReplaceLineEndings(" ");
         return text.Length <= MaxErrorLength ? text : text[..MaxErrorLength] + "…";
+    }
+
+    /// <summary>
+    /// What actually failed: Marten wraps PostgreSQL's error (MartenCommandException, whose message is the whole
+    /// SQL batch), and tasks wrap everything in AggregateException. The innermost database error if there is one.
+    /// </summary>
+    private static Exception? Cause(Exception? error)
+    {
+        for (var current = error; current is not null; current = current.InnerException)
+        {
+            if (current is NpgsqlException or PartitionFencedException)
+            {
+                return current;
+            }
+            if (current is AggregateException { InnerExceptions.Count: > 1 } aggregate)
+            {
+                return aggregate.InnerExceptions.Select(Cause).FirstOrDefault(c => c is NpgsqlException) ?? aggregate;
+            }
+        }
+        return error is AggregateException { InnerExceptions.Count: 1 } single ? single.GetBaseException() : error;
     }
 
     private static bool IsAlphanumeric(ReadOnlySpan<char> characters)
