@@ -35,6 +35,15 @@ public static class MaestroStore
         options.Projections.Errors.SkipApplyErrors = false;
         options.Projections.Errors.SkipSerializationErrors = false;
         options.Projections.Errors.SkipUnknownEvents = false;
+        // The daemon records each shard's status and the error that paused or stopped it on its progression row, so
+        // replicas that run no daemon (API pods beside a projection worker) can report a halted projection too.
+        options.Events.EnableExtendedProgressionTracking = true;
+
+        // Marten does not replay commits. Ingest commits in a transaction of its own (events, offsets and dead letters
+        // together), which the first error has already aborted: a replay could only fail again and hide PostgreSQL's
+        // error (a full disk showed as "Transaction is already completed" instead of 53100). The consumer re-reads
+        // from the stored offsets and HTTP clients resend; Wolverine handlers have their own retry policies.
+        options.ConfigureWritePolly(_ => { });
         return options;
     }
 

@@ -1,4 +1,5 @@
 using HealthChecks.NpgSql;
+using MaestroSla.Api.Backups;
 using MaestroSla.Api.Hosting;
 using MaestroSla.Ingest.Kafka;
 using Marten.Events.Daemon;
@@ -15,11 +16,10 @@ public static class OperationsRegistration
     /// <summary>Liveness: the process answers. Never a dependency, or an outage would restart every replica.</summary>
     public const string Live = "live";
 
-    /// <summary>Readiness: this replica can do its work now.</summary>
+    /// <summary>Readiness: this replica can serve now (and ingest, where it does ingest alone).</summary>
     public const string Ready = "ready";
 
-    // The names Marten registers its checks under, replaced by ours.
-    private const string MartenAsyncDaemonCheck = "AsyncDaemonHealthCheck";
+    // The name Marten registers its check under, replaced by ours.
     private const string MartenHighWaterCheck = "HighWaterHealthCheck";
 
     public static IHostApplicationBuilder AddMaestroOperations(this IHostApplicationBuilder builder)
@@ -32,6 +32,9 @@ public static class OperationsRegistration
             .Validate(o => o.MaxProjectionLag >= 1, "Operations:MaxProjectionLag must be at least 1")
             .Validate(o => o.DependencyTimeout > TimeSpan.Zero, "Operations:DependencyTimeout must be positive")
             .Validate(o => o.SampleInterval > TimeSpan.Zero, "Operations:SampleInterval must be positive")
+            .Validate(o => o.IngestFailuresBeforeDegraded >= 1, "Operations:IngestFailuresBeforeDegraded must be at least 1")
+            .Validate(o => o.IngestStalledAfter > TimeSpan.Zero, "Operations:IngestStalledAfter must be positive")
+            .Validate(o => o.IngestUnhealthyAfter > TimeSpan.Zero, "Operations:IngestUnhealthyAfter must be positive")
             .ValidateOnStart();
         // Which checks exist is decided at start-up, from the same settings ingest reads.
         var operations = section.Get<OperationsOptions>() ?? new OperationsOptions();
@@ -40,47 +43,46 @@ public static class OperationsRegistration
 
         services.AddSingleton<OperationsSampler>();
         services.AddHostedService(sp => sp.GetRequiredService<OperationsSampler>());
+        services.AddSingleton<ProjectionDaemonMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProjectionDaemonMonitor>());
         services.AddSingleton<MaestroMetrics>();
 
+        // Readiness is about serving: a replica that answers reports needs PostgreSQL and the schema, nothing else.
+        // Kafka, the consumer, the projections and backups say how the pipeline fares on /health, the metrics and
+        // the alerts; taking report replicas out of the load balancer for them would only add an outage. Only a
+        // replica that does ingest alone (Operations:ReadinessIncludesIngest) is unready without Kafka.
+        var ingestReadiness = operations.ReadinessIncludesIngest && kafka.ConsumerEnabled ? new[] { Ready } : [];
         var checks = services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy("the process answers"), tags: [Live])
             .Add(new HealthCheckRegistration("postgresql", PostgreSqlCheck, failureStatus: null, tags: [Ready], timeout))
             .AddCheck<EventStoreSchemaHealthCheck>("event-store-schema", tags: [Ready], timeout: timeout)
-            .AddCheck<BackupTargetHealthCheck>("backup-target", tags: [Ready], timeout: timeout)
-            // Projection lag against the high-water mark, for every async projection (latency_rollups today).
-            .AddMartenAsyncDaemonHealthCheck(operations.MaxProjectionLag)
+            .AddCheck<BackupTargetHealthCheck>("backup-target", failureStatus: HealthStatus.Degraded, timeout: timeout)
+            // Lag of every async projection and shards halted by errors, whichever process runs the daemon.
+            .AddCheck<ProjectionsHealthCheck>("projections")
             // The lag check cannot see a frozen high-water mark (projections catch up to it and look fine); this
             // one can. It says something about the store, not this replica, so it shows on /health only.
             .AddMartenHighWaterHealthCheck();
         if (OperationsSampler.UsesKafka(kafka))
         {
-            checks.AddCheck<KafkaHealthCheck>("kafka", tags: [Ready]);
+            checks.AddCheck<KafkaHealthCheck>("kafka", tags: ingestReadiness);
         }
         if (kafka.ConsumerEnabled)
         {
-            checks.AddCheck<ConsumerAssignmentHealthCheck>("kafka-consumer-assignment", tags: [Ready]);
-            checks.AddCheck<ConsumerLagHealthCheck>("kafka-consumer-lag", tags: [Ready]);
+            checks.AddCheck<IngestHealthCheck>("ingest");
+            checks.AddCheck<ConsumerAssignmentHealthCheck>("kafka-consumer-assignment", tags: ingestReadiness);
+            checks.AddCheck<ConsumerLagHealthCheck>("kafka-consumer-lag", tags: ingestReadiness);
+        }
+        if (builder.Configuration.GetSection(BackupScheduleOptions.Section).Get<BackupScheduleOptions>() is { Enabled: true })
+        {
+            checks.AddCheck<BackupAgeHealthCheck>("backup-age");
         }
 
-        // A replica that runs no projections (Projections:Daemon=Disabled, e.g. API pods beside a projection worker)
-        // must not turn unready, and stop taking traffic, because the worker is behind: /health still shows the lag.
-        var runsProjections = builder.Configuration.GetValue("Projections:Daemon", "HotCold") is not "Disabled";
-
-        // Marten registers its checks under fixed names and tags: give them ours and a timeout.
+        // Marten registers its check under a fixed name: give it ours and a timeout.
         services.Configure<HealthCheckServiceOptions>(options =>
         {
             foreach (var registration in options.Registrations)
             {
-                if (registration.Name == MartenAsyncDaemonCheck)
-                {
-                    registration.Name = "projection-lag";
-                    if (runsProjections)
-                    {
-                        registration.Tags.Add(Ready);
-                    }
-                    registration.Timeout = timeout;
-                }
-                else if (registration.Name == MartenHighWaterCheck)
+                if (registration.Name == MartenHighWaterCheck)
                 {
                     registration.Name = "projection-high-water";
                     registration.Timeout = timeout;

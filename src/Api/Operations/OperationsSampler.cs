@@ -13,8 +13,12 @@ namespace MaestroSla.Api.Operations;
 public sealed record KafkaSample(
     DateTimeOffset At, TimeSpan Took, string? Error, int Brokers, int Partitions, long? ConsumerLag, string? LagError);
 
-/// <summary>How many events each async projection is behind Marten's high-water mark.</summary>
-public sealed record ProjectionSample(DateTimeOffset At, IReadOnlyDictionary<string, long> EventsBehind, string? Error);
+/// <summary>
+/// How many events each async projection is behind Marten's high-water mark, and the shards whose progression row
+/// says they are paused or stopped (whichever process runs the daemon), with the reason recorded there.
+/// </summary>
+public sealed record ProjectionSample(
+    DateTimeOffset At, IReadOnlyDictionary<string, long> EventsBehind, string? Error, IReadOnlyDictionary<string, string>? Halted = null);
 
 /// <summary>
 /// Samples Kafka (metadata, high watermarks against the offsets stored with the events) and projection progress
@@ -35,11 +39,15 @@ public sealed class OperationsSampler(
     private readonly KafkaIngestOptions _kafka = kafkaOptions.Value;
     private volatile KafkaSample? _kafkaSample;
     private volatile ProjectionSample? _projectionSample;
+    private volatile RecordsSample? _recordsSample;
 
     /// <summary>Null until the first sample, or when this process talks to no Kafka.</summary>
     public KafkaSample? Kafka => _kafkaSample;
 
     public ProjectionSample? Projections => _projectionSample;
+
+    /// <summary>Backup runs and active SLA alerts as stored; null until the first sample.</summary>
+    public RecordsSample? Records => _recordsSample;
 
     /// <summary>
     /// Whether this process talks to Kafka at all: it consumes, or a cluster is configured. A process with
@@ -66,6 +74,7 @@ public sealed class OperationsSampler(
                     (admin, _kafkaSample) = await SampleKafkaAsync(admin, bootstrap, stoppingToken);
                 }
                 _projectionSample = await SampleProjectionsAsync(stoppingToken);
+                _recordsSample = await RecordsSample.LoadAsync(store, time, stoppingToken);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -192,7 +201,19 @@ public sealed class OperationsSampler(
                 var sequence = progress.FirstOrDefault(s => s.ShardName == shard)?.Sequence ?? 0;
                 behind[projection.Name] = Math.Max(0, highWater - sequence);
             }
-            return new ProjectionSample(at, behind, null);
+
+            // Written by the daemon on each status change (extended progression tracking, MaestroStore), so a
+            // replica that runs no daemon still sees a projection that stopped in the worker.
+            var halted = new Dictionary<string, string>();
+            foreach (var state in progress)
+            {
+                // A stop without a failure is a shutdown or a hand-over, not a halt.
+                if (state.ShardName != HighWaterMark && (state.AgentStatus == "Paused" || (state.AgentStatus == "Stopped" && state.Failure is not null)))
+                {
+                    halted[state.ShardName] = $"{state.AgentStatus}: {state.Failure?.Message ?? state.PauseReason ?? "no reason recorded"}";
+                }
+            }
+            return new ProjectionSample(at, behind, null, halted);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {

@@ -437,6 +437,7 @@ public sealed class TelemetryConsumer(
             // the safe next step is the same: read again from the offsets that are stored. The batch being filled
             // continues where the failed one stopped, so it goes too.
             logger.LogWarning(write.Exception?.GetBaseException(), "Batch of {Messages} messages not stored; rewinding to the stored offsets", batch.Batch.MessageCount);
+            progress.Failed(write.Exception?.GetBaseException());
             DropUnstored();
             _rewindNeeded = true;
         }

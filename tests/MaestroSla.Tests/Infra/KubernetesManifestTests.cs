@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using JasperFx.Events.Daemon;
 using MaestroSla.Api.Caching;
+using MaestroSla.Api.Operations;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Kafka;
@@ -26,6 +27,7 @@ public sealed partial class KubernetesManifestTests
         [SlaOptions.Section] = typeof(SlaOptions),
         [SecurityOptions.Section] = typeof(SecurityOptions),
         [ReportCacheOptions.Section] = typeof(ReportCacheOptions),
+        [OperationsOptions.Section] = typeof(OperationsOptions),
     };
 
     [Fact]
@@ -38,13 +40,23 @@ public sealed partial class KubernetesManifestTests
     }
 
     [Fact]
-    public void the_api_runs_three_replicas_with_the_seed_probes_and_the_projection_worker_one_with_the_consumer_off()
+    public void the_api_serves_only_ingest_consumes_with_ingest_readiness_and_the_projection_worker_projects_each_with_the_seed_probes()
     {
+        // Serving, consuming and projecting in separate deployments, so that readiness of the pods behind the Service
+        // is about serving only: a Kafka outage must not take the report API out of the load balancer.
         var api = Deployment("api");
         Int(api, "spec", "replicas").ShouldBe(3);
         var apiContainer = Container(api);
         Env(apiContainer)["Projections__Daemon"].ShouldBe(nameof(DaemonMode.Disabled));
-        Env(apiContainer)["Kafka__ConsumerEnabled"].ShouldBe("true");
+        Env(apiContainer)["Kafka__ConsumerEnabled"].ShouldBe("false");
+        Env(apiContainer).ShouldNotContainKey("Operations__ReadinessIncludesIngest");
+
+        var ingest = Deployment("ingest");
+        Int(ingest, "spec", "replicas").ShouldBe(3);
+        var ingestContainer = Container(ingest);
+        Env(ingestContainer)["Kafka__ConsumerEnabled"].ShouldBe("true");
+        Env(ingestContainer)["Projections__Daemon"].ShouldBe(nameof(DaemonMode.Disabled));
+        Env(ingestContainer)["Operations__ReadinessIncludesIngest"].ShouldBe("true");
 
         var worker = Deployment("projection-worker");
         Int(worker, "spec", "replicas").ShouldBe(1);
@@ -52,7 +64,7 @@ public sealed partial class KubernetesManifestTests
         Env(workerContainer)["Kafka__ConsumerEnabled"].ShouldBe("false");
         Env(workerContainer)["Projections__Daemon"].ShouldBe(nameof(DaemonMode.HotCold));
 
-        foreach (var container in new[] { apiContainer, workerContainer })
+        foreach (var container in new[] { apiContainer, ingestContainer, workerContainer })
         {
             var liveness = Map(container, "livenessProbe");
             Str(liveness, "httpGet", "path").ShouldBe("/healthz");
@@ -78,7 +90,7 @@ public sealed partial class KubernetesManifestTests
     public void images_ports_labels_and_selectors_agree_with_each_other_and_with_the_dockerfile()
     {
         var deployments = Manifests().Where(m => Str(m, "kind") == "Deployment").ToList();
-        deployments.Count.ShouldBe(2);
+        deployments.Count.ShouldBe(3);
         deployments.Select(d => Str(Container(d), "image")).Distinct().ShouldHaveSingleItem().ShouldNotEndWith(":latest");
         foreach (var deployment in deployments)
         {
@@ -93,14 +105,21 @@ public sealed partial class KubernetesManifestTests
         var service = Manifests().Single(m => Str(m, "kind") == "Service");
         var selector = Labels(Map(service, "spec", "selector"));
         selector.ShouldBeSubsetOf(Labels(Map(Deployment("api"), "spec", "template", "metadata", "labels")));
-        selector.IsSubsetOf(Labels(Map(Deployment("projection-worker"), "spec", "template", "metadata", "labels")))
-            .ShouldBeFalse("the projection worker must not receive API traffic");
+        foreach (var component in new[] { "ingest", "projection-worker" })
+        {
+            selector.IsSubsetOf(Labels(Map(Deployment(component), "spec", "template", "metadata", "labels")))
+                .ShouldBeFalse($"the {component} pods must not receive API traffic");
+        }
         var servicePort = Seq(service, "spec", "ports").Cast<Dictionary<string, object>>().ShouldHaveSingleItem();
         PortOf(Container(Deployment("api")), servicePort["targetPort"]).ShouldBe(AppPort());
 
-        var budget = Manifests().Single(m => Str(m, "kind") == "PodDisruptionBudget");
-        Labels(Map(budget, "spec", "selector", "matchLabels")).ShouldBe(Labels(Map(Deployment("api"), "spec", "selector", "matchLabels")), ignoreOrder: true);
-        Int(budget, "spec", "minAvailable").ShouldBeLessThan(Int(Deployment("api"), "spec", "replicas"));
+        var budgets = Manifests().Where(m => Str(m, "kind") == "PodDisruptionBudget").ToList();
+        foreach (var component in new[] { "api", "ingest" })
+        {
+            var deployment = Deployment(component);
+            var budget = budgets.Single(b => Labels(Map(b, "spec", "selector", "matchLabels")).SetEquals(Labels(Map(deployment, "spec", "selector", "matchLabels"))));
+            Int(budget, "spec", "minAvailable").ShouldBeLessThan(Int(deployment, "spec", "replicas"));
+        }
 
         var names = Manifests().Where(m => Str(m, "kind") is "ConfigMap" or "Secret").Select(m => Str(m, "metadata", "name")).ToHashSet();
         foreach (var deployment in deployments)

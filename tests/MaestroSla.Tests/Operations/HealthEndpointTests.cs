@@ -54,14 +54,14 @@ public sealed class HealthEndpointTests(ServicesFixture services)
 
         var ready = await HealthReply.WaitAsync(app.Client, "/ready", r => r.Code == HttpStatusCode.OK, Patience);
         ready.Code.ShouldBe(HttpStatusCode.OK, ready.Body);
-        ready.Components.Keys.Order(StringComparer.Ordinal).ShouldBe(
-            ["backup-target", "event-store-schema", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-lag"]);
+        ready.Components.Keys.Order(StringComparer.Ordinal).ToList().ShouldBe(["event-store-schema", "postgresql"], "readiness is about serving");
 
-        var health = await HealthReply.GetAsync(app.Client, "/health");
+        // Healthy once the consumer owns its partitions and the first samples are in.
+        var health = await HealthReply.WaitAsync(app.Client, "/health", r => r.Status == "Healthy", Patience);
         health.Code.ShouldBe(HttpStatusCode.OK, health.Body);
         health.Status.ShouldBe("Healthy", health.Body);
         health.Components.Keys.Order(StringComparer.Ordinal).ShouldBe(
-            ["backup-target", "event-store-schema", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-high-water", "projection-lag", "self"]);
+            ["backup-target", "event-store-schema", "ingest", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-high-water", "projections", "self"]);
         foreach (var (name, component) in health.Components)
         {
             component.Status.ShouldBe("Healthy", $"{name}: {component.Description}");
@@ -72,22 +72,53 @@ public sealed class HealthEndpointTests(ServicesFixture services)
         health.Components["backup-target"].Description!.ShouldContain("backup set(s)");
         health.Components["kafka-consumer-assignment"].Description!.ShouldContain("2 partition(s)");
         health.Components["kafka-consumer-lag"].Description!.ShouldContain("0 message(s) behind");
+        health.Components["ingest"].Description!.ShouldBe("nothing stored yet, nothing waiting");
+        health.Components["projections"].Description!.ShouldContain("latency_rollups 0 behind");
         health.Body.ShouldContain("\"sampleLatencyMs\"");
     }
 
     [Fact]
-    public async Task readiness_fails_when_kafka_is_unreachable_while_liveness_holds()
+    public async Task a_replica_serving_reports_stays_ready_while_kafka_is_unreachable_and_health_says_why()
     {
         var database = await services.CreateDatabaseAsync();
         await using var app = await RunningApp.StartAsync(database, new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = $"127.0.0.1:{ClosedLoopbackPort()}",
+            ["Kafka:ConsumerEnabled"] = "true",
+            ["Operations:SampleInterval"] = "00:00:01",
+        });
+
+        var health = await HealthReply.WaitAsync(
+            app.Client, "/health", r => r.Components["kafka"].Description?.Contains("unreachable", StringComparison.Ordinal) == true, Patience);
+        health.Components["kafka"].Status.ShouldBe("Unhealthy", health.Body);
+        health.Components["kafka-consumer-lag"].Status.ShouldBe("Unhealthy", health.Body);
+        health.Code.ShouldBe(HttpStatusCode.ServiceUnavailable, health.Body);
+
+        var ready = await HealthReply.GetAsync(app.Client, "/ready");
+        ready.Code.ShouldBe(HttpStatusCode.OK, ready.Body);
+        ready.Components.Keys.ShouldNotContain("kafka");
+        (await HealthReply.GetAsync(app.Client, "/healthz")).Code.ShouldBe(HttpStatusCode.OK);
+        // And it serves: a report answers while Kafka is away.
+        (await app.Client.GetAsync("/api/status")).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task a_replica_that_does_ingest_alone_is_unready_while_kafka_is_unreachable_while_liveness_holds()
+    {
+        var database = await services.CreateDatabaseAsync();
+        await using var app = await RunningApp.StartAsync(database, new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = $"127.0.0.1:{ClosedLoopbackPort()}",
+            ["Kafka:ConsumerEnabled"] = "true",
+            ["Operations:ReadinessIncludesIngest"] = "true",
             ["Operations:SampleInterval"] = "00:00:01",
         });
 
         var unready = await HealthReply.WaitAsync(
-            app.Client, "/ready", r => r.Components["kafka"].Description?.Contains("unreachable", StringComparison.Ordinal) == true, Patience);
+            app.Client, "/ready", r => r.Components.TryGetValue("kafka", out var kafka) && kafka.Description?.Contains("unreachable", StringComparison.Ordinal) == true, Patience);
         unready.Code.ShouldBe(HttpStatusCode.ServiceUnavailable, unready.Body);
+        unready.Components.Keys.Order(StringComparer.Ordinal).ShouldBe(
+            ["event-store-schema", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql"]);
         unready.Components["kafka"].Status.ShouldBe("Unhealthy", unready.Body);
         unready.Components["postgresql"].Status.ShouldBe("Healthy", "only Kafka is away");
         (await HealthReply.GetAsync(app.Client, "/healthz")).Code.ShouldBe(HttpStatusCode.OK);

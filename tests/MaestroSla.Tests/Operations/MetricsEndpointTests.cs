@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using MaestroSla.Tests.Infra;
 using MaestroSla.Tests.Infrastructure;
 using Shouldly;
 
@@ -14,7 +14,6 @@ public sealed class MetricsEndpointTests(ServicesFixture services)
     [Fact]
     public async Task metrics_pass_promtool_and_the_ingest_counters_equal_what_the_apps_own_consumer_stored()
     {
-        var promtool = Promtool();
         await using var harness = await IngestHarness.CreateAsync(services, partitions: 4);
         await using var app = await RunningApp.StartAsync(harness.ConnectionString, HealthEndpointTests.ConsumerSettings(harness));
 
@@ -45,7 +44,7 @@ public sealed class MetricsEndpointTests(ServicesFixture services)
         scrape.ShouldContain("dotnet_gc_collections_total");
 
         // Exit 1 is a scrape Prometheus cannot parse; exit 3 lists lint findings, one "<metric> <problem>" a line.
-        var (exitCode, output) = await PromtoolCheckAsync(promtool, scrape);
+        var (exitCode, output) = await Promtool.RunAsync(["check", "metrics"], scrape);
         exitCode.ShouldBeOneOf([0, 3], $"promtool check metrics:{Environment.NewLine}{output}");
         var findings = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         findings.Where(f => !ToleratedLint.Contains(f.Split(' ')[0])).ShouldBeEmpty($"promtool lint findings:{Environment.NewLine}{output}");
@@ -93,42 +92,5 @@ public sealed class MetricsEndpointTests(ServicesFixture services)
                 yield return double.Parse(rest.Trim().Split(' ')[0], CultureInfo.InvariantCulture);
             }
         }
-    }
-
-    /// <summary>promtool is required, never skipped: CI installs Debian's prometheus package for it.</summary>
-    private static string Promtool() =>
-        FindOnPath("promtool")
-        ?? throw new InvalidOperationException(
-            "promtool not found on PATH: install it with `apt-get install prometheus` (Debian; .ci/run does this) to check /metrics.");
-
-    private static async Task<(int ExitCode, string Output)> PromtoolCheckAsync(string promtool, string scrape)
-    {
-        var start = new ProcessStartInfo(promtool, ["check", "metrics"])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(scrape);
-        process.StandardInput.Close();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static string? FindOnPath(string program)
-    {
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(directory, program);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        return null;
     }
 }

@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using MaestroSla.Ingest.Kafka;
+
+namespace MaestroSla.Api.Operations;
+
+/// <summary>One shard's failures as this process's async daemon published them.</summary>
+public sealed record ShardFailures(long Errors, long Pauses, long Stops, bool Halted, DateTimeOffset? LastAt, string? LastError);
+
+/// <summary>
+/// Listens to the async daemon of this process (its shard-state tracker) and counts, per shard, the states that
+/// carried an exception, the pauses (the daemon retries later) and the stops. A shard is halted from a pause or
+/// stop until the daemon reports it started or advancing again. Only a process that runs the daemon sees these;
+/// every replica sees a halted shard through the progression rows instead (<see cref="OperationsSampler"/>).
+/// </summary>
+public sealed class ProjectionDaemonMonitor(IServiceProvider services, ILogger<ProjectionDaemonMonitor> logger) : IHostedService, IObserver<ShardState>
+{
+    private readonly ConcurrentDictionary<string, ShardFailures> _shards = new(StringComparer.Ordinal);
+    private IDisposable? _subscription;
+
+    /// <summary>Whether this process's daemon is observed (false where Projections:Daemon is Disabled).</summary>
+    public bool Observing => _subscription is not null;
+
+    public IReadOnlyDictionary<string, ShardFailures> Shards => _shards;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Registered only when the daemon is (Projections:Daemon other than Disabled). The tracker is shared by the
+        // database's daemons, so subscribing before the daemon starts its agents misses nothing.
+        if (services.GetService<IProjectionCoordinator>() is { } coordinator)
+        {
+            _subscription = coordinator.DaemonForMainDatabase().Tracker.Subscribe(this);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _subscription?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void OnNext(ShardState value)
+    {
+        var action = value.Action;
+        var failed = value.Exception is not null;
+        if (!failed && action is not (ShardAction.Paused or ShardAction.Stopped or ShardAction.Started or ShardAction.Updated))
+        {
+            return;
+        }
+        // A clean stop (shutdown, rebuild) is not a failure; one carrying an exception is.
+        var halting = action == ShardAction.Paused || (action == ShardAction.Stopped && failed);
+        if (!failed && !halting && !_shards.ContainsKey(value.ShardName))
+        {
+            return;
+        }
+        var error = failed ? IngestProgress.Describe(value.Exception) : value.PauseReason;
+        _shards.AddOrUpdate(value.ShardName,
+            _ => Next(new ShardFailures(0, 0, 0, false, null, null), action, failed, halting, error, value.Timestamp),
+            (_, current) => Next(current, action, failed, halting, error, value.Timestamp));
+        if (halting)
+        {
+            logger.LogError(value.Exception, "Projection shard {Shard} {Action} at sequence {Sequence}", value.ShardName, action, value.Sequence);
+        }
+    }
+
+    private static ShardFailures Next(ShardFailures current, ShardAction action, bool failed, bool halting, string? error, DateTimeOffset at) =>
+        halting || failed
+            ? current with
+            {
+                Errors = current.Errors + (failed ? 1 : 0),
+                Pauses = current.Pauses + (action == ShardAction.Paused ? 1 : 0),
+                Stops = current.Stops + (action == ShardAction.Stopped ? 1 : 0),
+                Halted = halting || current.Halted,
+                LastAt = at,
+                LastError = error ?? current.LastError,
+            }
+            // Started or advancing again: running, the counts stay.
+            : current with { Halted = false };
+
+    public void OnCompleted()
+    {
+    }
+
+    public void OnError(Exception error) => logger.LogWarning(error, "Projection shard tracker failed");
+}
