@@ -10,6 +10,7 @@ using Marten;
 using Marten.Events;
 using Npgsql;
 using Shouldly;
+using Xunit.Abstractions;
 
 namespace MaestroSla.Tests.Projections;
 
@@ -19,7 +20,7 @@ namespace MaestroSla.Tests.Projections;
 /// process, so the two processes do nothing but projections.
 /// </summary>
 [Collection(SharedServices.Name)]
-public sealed partial class SharedProjectionNodesTests(ServicesFixture services)
+public sealed partial class SharedProjectionNodesTests(ServicesFixture services, ITestOutputHelper output)
 {
     private const int Shards = 4;
 
@@ -56,6 +57,7 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services)
                 return assigned.Count == Shards && assigned.Values.Contains(firstNode) && assigned.Values.Contains(secondNode);
             }, "the rollup shards are split between the two processes", TimeSpan.FromSeconds(120));
             assigned.Values.ShouldAllBe(node => node == firstNode || node == secondNode);
+            Report("shared", assigned, firstNode, secondNode);
 
             await harness.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(120));
             await AssertRollupTotalsAsync(harness, before.RequestsByService, before.ErrorsByService);
@@ -75,6 +77,7 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services)
                 return assigned.Count == Shards && assigned.Values.All(node => node == secondNode);
             }, $"the survivor runs every rollup shard, {string.Join(", ", killedShards)} included", TimeSpan.FromSeconds(180));
 
+            Report("after the kill", assigned, firstNode, secondNode);
             await harness.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(120));
             await AssertRollupTotalsAsync(harness, Sum(before.RequestsByService, after.RequestsByService), Sum(before.ErrorsByService, after.ErrorsByService));
         }
@@ -87,6 +90,14 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services)
                     process.Kill(entireProcessTree: true);
                 }
             }
+        }
+    }
+
+    private void Report(string when, IReadOnlyDictionary<string, Guid> assigned, Guid firstNode, Guid secondNode)
+    {
+        foreach (var (agent, node) in assigned.OrderBy(a => a.Key, StringComparer.Ordinal))
+        {
+            output.WriteLine($"{when}: {agent} on {(node == firstNode ? "first" : node == secondNode ? "second" : "?")} process (node {node})");
         }
     }
 
