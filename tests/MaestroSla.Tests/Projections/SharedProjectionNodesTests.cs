@@ -40,12 +40,30 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
         harness.Produce(before.Messages);
         (await harness.WaitForStoredRequestsAsync(before.TotalRequests, TimeSpan.FromSeconds(120))).ShouldBe(before.TotalRequests);
 
+        // An API replica (Projections:Daemon=Disabled) starts first and so becomes Wolverine's leader: it must hand
+        // the shards to the projection nodes without ever taking one itself.
         var nodes = new ConcurrentDictionary<int, Guid>();
-        using var first = StartProjectionNode(harness, nodes);
-        using var second = StartProjectionNode(harness, nodes);
+        using var api = StartNode(harness, nodes, "Disabled");
+        Process? firstStarted = null, secondStarted = null;
+        var apiNode = Guid.Empty;
         try
         {
-            await Eventually.HoldsAsync(() => nodes.ContainsKey(first.Id) && nodes.ContainsKey(second.Id), "both processes joined the Wolverine cluster", TimeSpan.FromSeconds(90));
+            await Eventually.HoldsAsync(() => nodes.ContainsKey(api.Id), "the API replica joined the Wolverine cluster", TimeSpan.FromSeconds(90));
+            apiNode = nodes[api.Id];
+            await EventuallyAsync(async () => await LeaderAsync(harness) == apiNode, "the API replica leads the cluster", TimeSpan.FromSeconds(60));
+            firstStarted = StartNode(harness, nodes, "HotCold");
+            secondStarted = StartNode(harness, nodes, "HotCold");
+        }
+        catch
+        {
+            api.Kill(entireProcessTree: true);
+            throw;
+        }
+        using var first = firstStarted;
+        using var second = secondStarted;
+        try
+        {
+            await Eventually.HoldsAsync(() => nodes.ContainsKey(first.Id) && nodes.ContainsKey(second.Id), "both projection processes joined the Wolverine cluster", TimeSpan.FromSeconds(90));
             var firstNode = nodes[first.Id];
             var secondNode = nodes[second.Id];
 
@@ -58,6 +76,7 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
             }, "the rollup shards are split between the two processes", TimeSpan.FromSeconds(120));
             assigned.Values.ShouldAllBe(node => node == firstNode || node == secondNode);
             Report("shared", assigned, firstNode, secondNode);
+            (await LeaderAsync(harness)).ShouldBe(apiNode, "the API replica still leads");
 
             await harness.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(120));
             await AssertRollupTotalsAsync(harness, before.RequestsByService, before.ErrorsByService);
@@ -83,7 +102,7 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
         }
         finally
         {
-            foreach (var process in new[] { first, second })
+            foreach (var process in new[] { api, first, second })
             {
                 if (!process.HasExited)
                 {
@@ -121,6 +140,16 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
         }
     }
 
+    /// <summary>The node holding Wolverine's leader agent, from its node-assignment table.</summary>
+    private static async Task<Guid?> LeaderAsync(IngestHarness harness)
+    {
+        await using var connection = new NpgsqlConnection(harness.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"select node_id from {harness.Store.Options.DatabaseSchemaName}.wolverine_node_assignments where id like 'wolverine://leader%'", connection);
+        return await command.ExecuteScalarAsync() as Guid?;
+    }
+
     /// <summary>Which Wolverine node runs each rollup shard, from Wolverine's own node-assignment table.</summary>
     private static async Task<IReadOnlyDictionary<string, Guid>> RollupShardAssignmentsAsync(IngestHarness harness)
     {
@@ -153,8 +182,8 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
         }
     }
 
-    /// <summary>The real service in a process of its own: no consumer, projections shared with the other HotCold nodes.</summary>
-    private static Process StartProjectionNode(IngestHarness harness, ConcurrentDictionary<int, Guid> nodes)
+    /// <summary>The real service in a process of its own, without a consumer: HotCold shares the projections with the other HotCold nodes.</summary>
+    private static Process StartNode(IngestHarness harness, ConcurrentDictionary<int, Guid> nodes, string daemon)
     {
         var start = new ProcessStartInfo("dotnet", [Repository.ApiAssembly])
         {
@@ -165,7 +194,7 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
         start.Environment["ConnectionStrings__Marten"] = harness.ConnectionString;
         start.Environment["Kafka__ConsumerEnabled"] = "false";
         start.Environment["Caching__WarmOnStart"] = "false";
-        start.Environment["Projections__Daemon"] = "HotCold";
+        start.Environment["Projections__Daemon"] = daemon;
         start.Environment["Projections__RollupShards"] = Shards.ToString(CultureInfo.InvariantCulture);
         // A dead node is noticed within seconds rather than Wolverine's default minute.
         start.Environment["Wolverine__Durability__HealthCheckPollingTime"] = "00:00:01";
