@@ -25,6 +25,8 @@ internal sealed record BenchOptions
     public long MonthRequests { get; init; } = 100_000_000;
     public int MonthServices { get; init; } = 20;
     public int ReportQueries { get; init; } = 1_000;
+    public int RollupShards { get; init; } = MaestroSla.Projections.Latency.LatencyRollupShards.DefaultCount;
+    public IReadOnlyList<int> CompareRollupShards { get; init; } = [];
     public int FlushIntervalMs { get; init; } = 500;
     public int MaxBatchMessages { get; init; } = 100_000;
     public double LeadMiBPerPartition { get; init; } = 3;
@@ -59,6 +61,8 @@ internal sealed record BenchOptions
           --month-requests N        requests in the month of data behind the report, backup and restore figures (default 100000000; 0 skips)
           --month-services N        services in that month (default 20; --endpoints applies)
           --report-queries N        SLA reports timed on it, after 500 not timed (default 1000)
+          --rollup-shards N         Projections:RollupShards of the month's store and its restore (default 4)
+          --compare-rollup-shards 1,4,8   first rebuild the month's projections once with each shard count (timed; 0 skips)
           --flush-interval-ms N     KafkaIngestOptions.FlushInterval (default 500)
           --max-batch N             KafkaIngestOptions.MaxBatchMessages (default 100000)
           --lead-mib X              producer's lead over the stored offsets, MiB per partition (default 3; the mock drops past 5)
@@ -94,6 +98,11 @@ internal sealed record BenchOptions
                 "--month-requests" => options with { MonthRequests = Long(Value(), name, min: 0) },
                 "--month-services" => options with { MonthServices = (int)Long(Value(), name, min: 1) },
                 "--report-queries" => options with { ReportQueries = (int)Long(Value(), name, min: 1) },
+                "--rollup-shards" => options with { RollupShards = (int)Long(Value(), name, min: 1) },
+                "--compare-rollup-shards" => options with
+                {
+                    CompareRollupShards = Value().Split(',').Select(k => (int)Long(k, name, min: 0)).Where(k => k > 0).ToArray(),
+                },
                 "--flush-interval-ms" => options with { FlushIntervalMs = (int)Long(Value(), name, min: 1) },
                 "--max-batch" => options with { MaxBatchMessages = (int)Long(Value(), name, min: 1) },
                 "--lead-mib" => options with { LeadMiBPerPartition = Double(Value(), name) },

@@ -9,15 +9,21 @@ namespace MaestroSla.Projections;
 
 public static class ProjectionsStoreConfiguration
 {
-    public static StoreOptions ConfigureSlaProjections(this StoreOptions options)
+    /// <param name="rollupShards">How many projections share the latency rollups (Projections:RollupShards).</param>
+    public static StoreOptions ConfigureSlaProjections(this StoreOptions options, int rollupShards = LatencyRollupShards.DefaultCount)
     {
+        var shards = new LatencyRollupShards(rollupShards);
         options.Schema.For<LatencyRollup>()
             .Identity(x => x.Id)
             .Index(x => x.Service)
             .Index(x => x.Start);
         options.Schema.For<MinuteRollups>().Identity(x => x.Id);
 
-        options.Projections.Add(new LatencyRollupProjection(), ProjectionLifecycle.Async, LatencyRollupProjection.ProjectionName);
+        for (var index = 0; index < shards.Count; index++)
+        {
+            var projection = new LatencyRollupProjection(index, shards);
+            options.Projections.Add(projection, ProjectionLifecycle.Async, projection.ProjectionName);
+        }
 
         options.Schema.For<ReportedDowntime>()
             .Index(x => x.Service)

@@ -43,7 +43,7 @@ internal static class MonthPhase
         var data = new SyntheticServiceMonth(month, options.MonthServices, options.EndpointsPerService, options.MonthRequests, options.Seed);
         var connectionString = await environment.CreateDatabaseAsync("maestrosla_month");
         await using var store = new DocumentStore(
-            MaestroStore.Configure(new StoreOptions(), connectionString).WithRebuildPages(new BackupOptions().RebuildBatchSize));
+            MaestroStore.Configure(new StoreOptions(), connectionString, options.RollupShards).WithRebuildPages(new BackupOptions().RebuildBatchSize));
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
 
         // Stored as ingest stores it: one IngestBatch and one transaction per hour of traffic.
@@ -68,6 +68,7 @@ internal static class MonthPhase
             problems.Add($"stored requests {storedRequests:N0} != generated {data.Requests:N0}");
         }
 
+        await CompareRollupShardsAsync(options, connectionString, events, ct);
         clock.Restart();
         await ProjectionRebuild.RunAsync(store, TimeSpan.FromMinutes(30), _ => { }, ct);
         var projected = clock.Elapsed;
@@ -98,10 +99,10 @@ internal static class MonthPhase
             }
 
             var restoredConnectionString = await environment.CreateDatabaseAsync("maestrosla_month_restored");
-            var restore = new EventLogRestore(store, target, cs => MaestroStore.Configure(new StoreOptions(), cs), backupOptions, TimeProvider.System);
+            var restore = new EventLogRestore(store, target, cs => MaestroStore.Configure(new StoreOptions(), cs, options.RollupShards), backupOptions, TimeProvider.System);
             var run = await restore.RestoreAsync(new RestoreRequest(backup.BackupId, null, restoredConnectionString), "benchmark", ct);
             Console.WriteLine($"  restored in {run.Duration!.Value.TotalSeconds:0.0} s (replay {run.ReplayDuration!.Value.TotalSeconds:0.0} s, projection rebuild {run.RebuildDuration!.Value.TotalSeconds:0.0} s)");
-            await using var restored = new DocumentStore(MaestroStore.Configure(new StoreOptions(), restoredConnectionString));
+            await using var restored = new DocumentStore(MaestroStore.Configure(new StoreOptions(), restoredConnectionString, options.RollupShards));
             await CompareReportsAsync(store, restored, data, problems, ct);
 
             return new MonthOutcome(
@@ -216,6 +217,47 @@ internal static class MonthPhase
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct);
         await using var command = new NpgsqlCommand("vacuum (analyze)", connection) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// The rebuild a restore runs, once per shard count, each from nothing on the same events and the same machine:
+    /// the cost of splitting the rollups (every shard reads every request event and folds only its own services).
+    /// </summary>
+    private static async Task CompareRollupShardsAsync(BenchOptions options, string connectionString, long events, CancellationToken ct)
+    {
+        var timings = new List<(int Shards, TimeSpan Took)>();
+        foreach (var shards in options.CompareRollupShards)
+        {
+            await using (var compared = new DocumentStore(
+                MaestroStore.Configure(new StoreOptions(), connectionString, shards).WithRebuildPages(new BackupOptions().RebuildBatchSize)))
+            {
+                await compared.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+                var clock = Stopwatch.StartNew();
+                await ProjectionRebuild.RunAsync(compared, TimeSpan.FromMinutes(30), _ => { }, ct);
+                timings.Add((shards, clock.Elapsed));
+                Console.WriteLine($"  rebuild with {shards} rollup shard(s): {clock.Elapsed.TotalSeconds:0.0} s, {events / clock.Elapsed.TotalSeconds:N0} events/s");
+            }
+            await ClearProjectionsAsync(connectionString, ct);
+        }
+        if (timings.Count > 1)
+        {
+            var baseline = timings[0];
+            Console.WriteLine("  rebuild time relative to " + baseline.Shards + " shard(s): " +
+                string.Join(", ", timings.Select(t => $"{t.Shards} → {t.Took / baseline.Took:0.00}×")));
+        }
+    }
+
+    /// <summary>The projected documents and every projection's progress gone, as in a database just restored.</summary>
+    private static async Task ClearProjectionsAsync(string connectionString, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"truncate {MaestroStore.Schema}.mt_doc_latencyrollup, {MaestroStore.Schema}.mt_doc_minuterollups, " +
+            $"{MaestroStore.Schema}.mt_doc_reporteddowntime, {MaestroStore.Schema}.mt_doc_healthcheckday, {MaestroStore.Schema}.mt_doc_healthrunsday; " +
+            $"delete from {MaestroStore.Schema}.mt_event_progression where name <> 'HighWaterMark'",
+            connection);
         await command.ExecuteNonQueryAsync(ct);
     }
 

@@ -54,7 +54,7 @@ public static class BackupRegistration
             sp.GetRequiredService<IDocumentStore>(),
             sp.GetRequiredService<IBackupTarget>(),
             // The restored store is configured exactly like this one: same schema, events, projections.
-            connectionString => MaestroStore.Configure(new StoreOptions(), connectionString),
+            connectionString => MaestroStore.Configure(new StoreOptions(), connectionString, StoreRegistration.RollupShards(builder.Configuration)),
             sp.GetRequiredService<IOptions<BackupOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<EventLogRestore>()));

@@ -18,8 +18,8 @@ public sealed record ReportRequest(string Service, string? Endpoint, ReportPerio
 public sealed record CachedReport(SlaReport Report, string? Csv);
 
 /// <summary>
-/// How far the store had got when a report was asked for: the latency_rollups projection (the figures come from its
-/// documents) and the newest event (downtime, health checks and targets are read from the events themselves).
+/// How far the store had got when a report was asked for: the slowest of the projections a report reads (every
+/// latency_rollups_N shard and uptime_signals) and the newest event (targets are read from the events themselves).
 /// </summary>
 public readonly record struct StorePositions(long Projection, long HighWater)
 {
@@ -32,7 +32,7 @@ public readonly record struct StorePositions(long Projection, long HighWater)
         // Both in one round trip, in this order.
         var rows = await session.AdvancedSql.QueryAsync<long>(
             "select v from unnest(array[" +
-            $"{ReportProjections.ProgressSql(schema)}, " +
+            $"{ReportProjections.ProgressSql(session.DocumentStore.Options)}, " +
             $"coalesce((select max(seq_id) from {schema}.mt_events), 0)" +
             "]) with ordinality as t(v, i) order by i", ct);
         return new StorePositions(rows[0], rows[1]);

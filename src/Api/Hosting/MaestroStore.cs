@@ -3,6 +3,7 @@ using JasperFx.Events;
 using MaestroSla.Ingest;
 using MaestroSla.Projections;
 using MaestroSla.Projections.Alerts;
+using MaestroSla.Projections.Latency;
 using Marten;
 using Npgsql;
 using Weasel.Core;
@@ -14,7 +15,8 @@ public static class MaestroStore
 {
     public const string Schema = "maestro";
 
-    public static StoreOptions Configure(StoreOptions options, string connectionString)
+    /// <param name="rollupShards">Projections:RollupShards — every node and every restore of one store must agree.</param>
+    public static StoreOptions Configure(StoreOptions options, string connectionString, int rollupShards = LatencyRollupShards.DefaultCount)
     {
         options.Connection(WithLz4Toast(connectionString));
         options.DatabaseSchemaName = Schema;
@@ -28,7 +30,7 @@ public static class MaestroStore
         options.Events.AppendMode = EventAppendMode.Quick;
 
         options.ConfigureIngest();
-        options.ConfigureSlaProjections();
+        options.ConfigureSlaProjections(rollupShards);
         options.ConfigureSlaAlerts();
 
         // Failures in projections must surface, not be skipped silently.

@@ -1,10 +1,12 @@
 using JasperFx.Events.Daemon;
 using MaestroSla.Api.Embedded;
 using MaestroSla.Ingest.Http;
+using MaestroSla.Projections.Latency;
 using Marten;
 using Wolverine;
 using Wolverine.Http;
 using Wolverine.Marten;
+using Wolverine.Runtime.Agents;
 
 namespace MaestroSla.Api.Hosting;
 
@@ -33,12 +35,33 @@ public static class StoreRegistration
             Console.WriteLine($"No PostgreSQL configured: embedded cluster on port {postgres.Port}, data in {dataDirectory}");
         }
 
-        var daemonMode = builder.Configuration.GetValue("Projections:Daemon", DaemonMode.HotCold);
-        builder.Services.AddMarten(_ => MaestroStore.Configure(new StoreOptions(), connectionString))
+        var daemonMode = ProjectionDaemon(builder.Configuration);
+        var rollupShards = RollupShards(builder.Configuration);
+        var marten = builder.Services.AddMarten(_ => MaestroStore.Configure(new StoreOptions(), connectionString, rollupShards))
             .UseLightweightSessions()
-            .ApplyAllDatabaseChangesOnStartup()
-            .AddAsyncDaemon(daemonMode)
-            .IntegrateWithWolverine();
+            .ApplyAllDatabaseChangesOnStartup();
+        // After the schema is applied and before any daemon or Wolverine agent starts a rollup shard.
+        builder.Services.AddHostedService<RollupShardStartupCheck>();
+        switch (daemonMode)
+        {
+            case DaemonMode.HotCold:
+                // Every node started with HotCold takes a share of the projections (the latency rollup shards and
+                // uptime_signals): Wolverine's leader spreads them evenly over the live nodes and moves a dead node's
+                // share to the others. Wolverine then runs Marten's daemon itself (it refuses AddAsyncDaemon beside it).
+                marten.IntegrateWithWolverine(integration => integration.UseWolverineManagedEventSubscriptionDistribution = true);
+                break;
+            case DaemonMode.Solo:
+                // Every projection on this node, no coordination: one node, or a tool that owns its database.
+                marten.AddAsyncDaemon(DaemonMode.Solo).IntegrateWithWolverine();
+                break;
+            default:
+                // API-only replicas: no projections here. The agent family stays known to this node so that, should it
+                // become Wolverine's leader, it still assigns the projections to the projection nodes — but it offers
+                // no capability to run them itself (ProjectionNodeCapability).
+                marten.IntegrateWithWolverine(integration => integration.UseWolverineManagedEventSubscriptionDistribution = true);
+                builder.Services.AddSingleton<IAgentFamily, ProjectionNodeCapability.LeaderOnly>();
+                break;
+        }
 
         builder.Host.UseWolverine(options =>
         {
@@ -46,9 +69,32 @@ public static class StoreRegistration
             options.ApplicationAssembly = typeof(MaestroApp).Assembly;
             options.Discovery.IncludeAssembly(typeof(TelemetryHttpEndpoints).Assembly);
             options.Policies.AutoApplyTransactions();
+            // Wolverine:Durability:* (e.g. StaleNodeTimeout, HealthCheckPollingTime, CheckAssignmentPeriod) decide how
+            // soon a dead node's projections move to the survivors.
+            builder.Configuration.GetSection("Wolverine:Durability").Bind(options.Durability);
         });
         builder.Services.AddWolverineHttp();
         return builder;
+    }
+
+    /// <summary>Projections:Daemon — HotCold (default: share the projections with the other HotCold nodes), Solo, Disabled.</summary>
+    public static DaemonMode ProjectionDaemon(IConfiguration configuration)
+    {
+        var mode = configuration.GetValue("Projections:Daemon", DaemonMode.HotCold);
+        return mode is DaemonMode.HotCold or DaemonMode.Solo or DaemonMode.Disabled
+            ? mode
+            : throw new InvalidOperationException($"Projections:Daemon must be HotCold, Solo or Disabled, not {mode}");
+    }
+
+    /// <summary>Projections:RollupShards — how many projections share the latency rollups; the same on every node.</summary>
+    public static int RollupShards(IConfiguration configuration) =>
+        configuration.GetValue("Projections:RollupShards", LatencyRollupShards.DefaultCount);
+
+    private sealed class RollupShardStartupCheck(IDocumentStore store) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => RollupShardCheck.EnsureMatchesAsync(store, cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Stops the embedded cluster with the host (its data directory stays for the next run).</summary>

@@ -197,9 +197,13 @@ public sealed class OperationsSampler(
                 {
                     continue;
                 }
-                var shard = $"{projection.Name}:All";
-                var sequence = progress.FirstOrDefault(s => s.ShardName == shard)?.Sequence ?? 0;
-                behind[projection.Name] = Math.Max(0, highWater - sequence);
+                // One series per projection (each latency_rollups_N shard is one); a projection's own slowest shard.
+                var sequence = long.MaxValue;
+                foreach (var shard in projection.ShardNames())
+                {
+                    sequence = Math.Min(sequence, progress.FirstOrDefault(s => s.ShardName == shard.Identity)?.Sequence ?? 0);
+                }
+                behind[projection.Name] = sequence == long.MaxValue ? highWater : Math.Max(0, highWater - sequence);
             }
 
             // Written by the daemon on each status change (extended progression tracking, MaestroStore), so a

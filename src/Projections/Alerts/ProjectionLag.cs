@@ -1,4 +1,4 @@
-using MaestroSla.Projections.Latency;
+using MaestroSla.Projections.Reports;
 using Marten;
 
 namespace MaestroSla.Projections.Alerts;
@@ -6,7 +6,7 @@ namespace MaestroSla.Projections.Alerts;
 public static class ProjectionLag
 {
     /// <summary>
-    /// How long the oldest event the latency rollups have not processed yet has been waiting (zero when they are
+    /// How long the oldest event some latency rollup shard has not processed yet has been waiting (zero when they are
     /// caught up). Measured on the database's clock against the events' own timestamps, so the application's
     /// TimeProvider — a fake one in tests — cannot skew it.
     /// </summary>
@@ -20,12 +20,8 @@ public static class ProjectionLag
     public static async Task<TimeSpan> OfLatencyRollupsAsync(IQuerySession session, CancellationToken ct)
     {
         var options = session.DocumentStore.Options;
-        // The shard names carry the projection's version, so a version bump (and its rebuild) is followed here.
-        var shards = options.Events.Projections()
-            .Where(p => p.Name == LatencyRollupProjection.ProjectionName)
-            .SelectMany(p => p.ShardNames())
-            .Select(s => s.Identity)
-            .ToArray();
+        // Every rollup shard: the slowest one decides, since its services' windows are the ones missing traffic.
+        var shards = ReportProjections.LatencyShardIdentities(options);
         var schema = options.Events.DatabaseSchemaName;
         var seconds = await session.AdvancedSql.QueryAsync<double>(
             $"""

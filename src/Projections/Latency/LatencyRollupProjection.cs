@@ -12,18 +12,30 @@ namespace MaestroSla.Projections.Latency;
 /// It works on the daemon's whole page of events at once and folds bottom-up: each minute's histogram is decoded
 /// into its endpoint's hour and into its service's minute, and hours, days and service-wide rollups are built from
 /// those folds, so every rollup a page touches is loaded and written once. Time comes only from the events, so a
-/// rebuild gives the same documents.
+/// rebuild gives the same documents. Each instance is one of <see cref="LatencyRollupShards"/>: it folds only the
+/// services that hash to its index and passes over the others' events.
 /// </summary>
 public sealed class LatencyRollupProjection : ProjectionBase, IProjection
 {
-    public const string ProjectionName = "latency_rollups";
+    private readonly LatencyRollupShards _shards;
 
-    // The daemon then reads only these events: a rebuild skips the health checks instead of deserialising them.
-    public LatencyRollupProjection() => IncludeType<RequestsRecorded>();
+    public LatencyRollupProjection(int index, LatencyRollupShards shards)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, shards.Count);
+        Index = index;
+        _shards = shards;
+        // The daemon then reads only these events: a rebuild skips the health checks instead of deserialising them.
+        IncludeType<RequestsRecorded>();
+    }
+
+    public int Index { get; }
+
+    public string ProjectionName => LatencyRollupShards.NameOf(Index);
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
-        var endpointHours = CollectEndpointHours(events);
+        var endpointHours = CollectEndpointHours(events, Index, _shards);
         if (endpointHours.Count == 0)
         {
             return;
@@ -110,12 +122,24 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
     }
 
     /// <summary>Per endpoint and UTC hour, the minutes' figures of every event in the page, not merged yet.</summary>
-    private static Dictionary<SeriesHour, HourOfMinutes> CollectEndpointHours(IReadOnlyList<IEvent> events)
+    private static Dictionary<SeriesHour, HourOfMinutes> CollectEndpointHours(IReadOnlyList<IEvent> events, int index, LatencyRollupShards shards)
     {
         var hours = new Dictionary<SeriesHour, HourOfMinutes>();
+        // A page is mostly a few services' events in a row: hash a service only when it changes.
+        string? lastService = null;
+        var owned = false;
         foreach (var @event in events)
         {
             if (@event.Data is not RequestsRecorded recorded)
+            {
+                continue;
+            }
+            if (recorded.Service != lastService)
+            {
+                lastService = recorded.Service;
+                owned = shards.IndexOf(recorded.Service) == index;
+            }
+            if (!owned)
             {
                 continue;
             }

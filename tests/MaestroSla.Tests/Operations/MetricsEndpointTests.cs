@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MaestroSla.Projections.Latency;
 using MaestroSla.Tests.Infra;
 using MaestroSla.Tests.Infrastructure;
 using Shouldly;
@@ -35,8 +36,11 @@ public sealed class MetricsEndpointTests(ServicesFixture services)
         scrape = await ScrapeUntilAsync(app.Client, s =>
             Sample(s, "maestrosla_kafka_consumer_lag_messages") == 0 && Series(s, "maestrosla_projection_lag_events").All(lag => lag == 0));
         Sample(scrape, "maestrosla_kafka_consumer_lag_messages").ShouldBe(0, scrape);
-        Series(scrape, "maestrosla_projection_lag_events").ShouldBe([0, 0], scrape);
-        scrape.ShouldContain("projection=\"latency_rollups\"");
+        Series(scrape, "maestrosla_projection_lag_events").ShouldBe(Enumerable.Repeat(0.0, LatencyRollupShards.DefaultCount + 1), scrape);
+        for (var shard = 0; shard < LatencyRollupShards.DefaultCount; shard++)
+        {
+            scrape.ShouldContain($"projection=\"{LatencyRollupShards.NameOf(shard)}\"");
+        }
         scrape.ShouldContain("projection=\"uptime_signals\"");
 
         // ASP.NET Core and runtime instrumentation come along.

@@ -1,0 +1,91 @@
+using JasperFx.Events.Projections;
+using MaestroSla.Api.Hosting;
+using MaestroSla.Projections.Latency;
+using MaestroSla.Projections.Reports;
+using MaestroSla.Tests.Infrastructure;
+using Marten;
+using Npgsql;
+using Shouldly;
+
+namespace MaestroSla.Tests.Projections;
+
+[Collection(SharedServices.Name)]
+public sealed class LatencyRollupShardsTests(ServicesFixture services)
+{
+    [Fact]
+    public void the_hash_is_xxhash32_of_the_utf8_name_so_every_process_and_release_agrees()
+    {
+        // Reference vectors of XXH32 with seed 0: a change here would move services between shards.
+        LatencyRollupShards.Hash("").ShouldBe(0x02CC5D05u);
+        LatencyRollupShards.Hash("abc").ShouldBe(0x32D153FFu);
+        LatencyRollupShards.Hash("café").ShouldBe(System.IO.Hashing.XxHash32.HashToUInt32("café"u8));
+        new LatencyRollupShards(4).IndexOf("abc").ShouldBe((int)(0x32D153FFu % 4));
+        new LatencyRollupShards(1).IndexOf("anything").ShouldBe(0);
+    }
+
+    [Fact]
+    public void shard_names_are_recognised_and_counts_outside_one_to_sixty_four_are_refused()
+    {
+        LatencyRollupShards.IsShard("latency_rollups_0").ShouldBeTrue();
+        LatencyRollupShards.IsShard("latency_rollups_12").ShouldBeTrue();
+        LatencyRollupShards.IsShard("latency_rollups").ShouldBeFalse();
+        LatencyRollupShards.IsShard("latency_rollups_").ShouldBeFalse();
+        LatencyRollupShards.IsShard("latency_rollups_x").ShouldBeFalse();
+        LatencyRollupShards.IsShard("uptime_signals").ShouldBeFalse();
+        Should.Throw<ArgumentOutOfRangeException>(() => new LatencyRollupShards(0));
+        Should.Throw<ArgumentOutOfRangeException>(() => new LatencyRollupShards(LatencyRollupShards.MaxCount + 1));
+    }
+
+    [Fact]
+    public void a_store_has_one_async_projection_per_shard_and_reports_wait_for_all_of_them()
+    {
+        using var store = new DocumentStore(MaestroStore.Configure(new StoreOptions(), "Host=127.0.0.1", rollupShards: 3));
+        var names = ((IReadOnlyStoreOptions)store.Options).Events.Projections().Where(p => p.Lifecycle == ProjectionLifecycle.Async).Select(p => p.Name).Order().ToArray();
+        names.ShouldBe(["latency_rollups_0", "latency_rollups_1", "latency_rollups_2", "uptime_signals"]);
+        ReportProjections.ShardIdentities(store.Options).Order().ShouldBe(["latency_rollups_0:All", "latency_rollups_1:All", "latency_rollups_2:All", "uptime_signals:All"]);
+        ReportProjections.LatencyShardIdentities(store.Options).Length.ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task report_progress_is_the_slowest_shards_and_a_store_projected_with_another_shard_count_is_refused()
+    {
+        var connectionString = await services.CreateDatabaseAsync();
+        await using var store = new DocumentStore(MaestroStore.Configure(new StoreOptions(), connectionString, rollupShards: 2));
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await RollupShardCheck.EnsureMatchesAsync(store, CancellationToken.None);
+
+        await SetProgressAsync(connectionString, ("latency_rollups_0:All", 50), ("latency_rollups_1:All", 40), ("uptime_signals:All", 60));
+        await using (var session = store.QuerySession())
+        {
+            (await ReportProjections.ProgressAsync(session, CancellationToken.None)).ShouldBe(40);
+        }
+        await RollupShardCheck.EnsureMatchesAsync(store, CancellationToken.None);
+
+        // The same database seen with four shards: latency_rollups_2 and _3 would fold every event again.
+        await using var four = new DocumentStore(MaestroStore.Configure(new StoreOptions(), connectionString, rollupShards: 4));
+        await using (var session = four.QuerySession())
+        {
+            (await ReportProjections.ProgressAsync(session, CancellationToken.None)).ShouldBe(0);
+        }
+        // Progress a shard this count does not have (left by a four-shard configuration) means the rollups hold its folds.
+        await SetProgressAsync(connectionString, ("latency_rollups_2:All", 30));
+        var refused = await Should.ThrowAsync<InvalidOperationException>(() => RollupShardCheck.EnsureMatchesAsync(store, CancellationToken.None));
+        refused.Message.ShouldContain("latency_rollups_2:All");
+        refused.Message.ShouldContain("Projections:RollupShards");
+    }
+
+    private static async Task SetProgressAsync(string connectionString, params (string Name, long Sequence)[] rows)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        foreach (var (name, sequence) in rows)
+        {
+            await using var command = new NpgsqlCommand(
+                $"insert into {MaestroStore.Schema}.mt_event_progression (name, last_seq_id) values ($1, $2) on conflict (name) do update set last_seq_id = excluded.last_seq_id",
+                connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = name });
+            command.Parameters.Add(new NpgsqlParameter { Value = sequence });
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+}
