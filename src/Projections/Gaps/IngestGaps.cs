@@ -1,6 +1,7 @@
 using JasperFx.Events;
 using MaestroSla.Contracts.Events;
 using Marten;
+using JasperFx.Events.Projections;
 using Marten.Events.Projections;
 
 namespace MaestroSla.Projections.Gaps;
@@ -31,22 +32,31 @@ public sealed class IngestGap
 }
 
 /// <summary>One <see cref="IngestGap"/> per <see cref="IngestGapDetected"/> event; rebuilt from the events like every projection.</summary>
-public sealed class IngestGapsProjection : EventProjection
+public sealed class IngestGapsProjection : ProjectionBase, IProjection
 {
     public const string ProjectionName = "ingest_gaps";
 
-    public IngestGapsProjection() => Project<IngestGapDetected>(Store);
+    public IngestGapsProjection() => IncludeType<IngestGapDetected>();
 
-    private static void Store(IngestGapDetected gap, IDocumentOperations operations) =>
-        operations.Store(new IngestGap
+    public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    {
+        foreach (var @event in events)
         {
-            Id = $"{gap.Topic}:{gap.Partition}:{gap.FirstMissingOffset}",
-            Topic = gap.Topic,
-            Partition = gap.Partition,
-            FirstMissingOffset = gap.FirstMissingOffset,
-            LastMissingOffset = gap.LastMissingOffset,
-            Count = gap.Count,
-            From = gap.LastStoredAt,
-            DetectedAt = gap.DetectedAt,
-        });
+            if (@event.Data is IngestGapDetected gap)
+            {
+                operations.Store(new IngestGap
+                {
+                    Id = $"{gap.Topic}:{gap.Partition}:{gap.FirstMissingOffset}",
+                    Topic = gap.Topic,
+                    Partition = gap.Partition,
+                    FirstMissingOffset = gap.FirstMissingOffset,
+                    LastMissingOffset = gap.LastMissingOffset,
+                    Count = gap.Count,
+                    From = gap.LastStoredAt,
+                    DetectedAt = gap.DetectedAt,
+                });
+            }
+        }
+        return Task.CompletedTask;
+    }
 }
