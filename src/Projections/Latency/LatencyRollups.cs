@@ -89,6 +89,23 @@ public sealed class RollupsLoading(
         return result;
     }
 
+    /// <summary>After the batch ran: the rollups found, minutes included, with their counts only (no event reads).</summary>
+    public async Task<List<LatencyRollup>> CountsAsync()
+    {
+        var result = rollups is null ? [] : (await rollups).ToList();
+        foreach (var hour in hours is null ? [] : await hours)
+        {
+            foreach (var minute in minutesByHourId[hour.Id])
+            {
+                if (hour.RollupOf(minute) is { } rollup)
+                {
+                    result.Add(rollup);
+                }
+            }
+        }
+        return result;
+    }
+
     private static async Task AddLatencyFromEventsAsync(
         IQuerySession session, Dictionary<DateTimeOffset, LatencyRollup> minutes, long[] sequences, CancellationToken ct)
     {

@@ -76,4 +76,20 @@ public sealed record SlaReport(
     int DowntimeEventCount,
     IReadOnlyList<DowntimeEvent> DowntimeEvents,
     ErrorBudget ErrorBudget,
-    ErrorBudget DowntimeBudget);
+    ErrorBudget DowntimeBudget)
+{
+    /// <summary>
+    /// Input the broker deleted before ingest read it, at a time that overlaps the period (any service's: which
+    /// services it held is unknown). A report with gaps is not complete, whatever its figures say.
+    /// </summary>
+    public IReadOnlyList<InputGap> InputGaps { get; init; } = [];
+
+    /// <summary>
+    /// Requests of endpoints past the service's endpoint limit in the period, counted under the "(other)" endpoint
+    /// (Ingest:Write:EndpointLimitPerService); 0 when the service stayed within it. Service-wide figures include them.
+    /// </summary>
+    public long RequestsOverEndpointLimit { get; init; }
+}
+
+/// <summary>Offsets of a partition deleted unread; produced some time between <see cref="From"/> (null: unknown) and <see cref="DetectedAt"/>.</summary>
+public sealed record InputGap(string Topic, int Partition, long FirstMissingOffset, long LastMissingOffset, long Count, DateTimeOffset? From, DateTimeOffset DetectedAt);

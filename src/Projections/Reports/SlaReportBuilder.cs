@@ -1,6 +1,7 @@
 using JasperFx.Events;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
+using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Services;
 using MaestroSla.Projections.Targets;
@@ -57,7 +58,8 @@ public static class SlaReportBuilder
         IQuerySession session, SlaOptions options, string service, DateTimeOffset from, DateTimeOffset to,
         string timeZone, DateTimeOffset? asOf, string? endpoint, LatencyHistogram latency, CancellationToken ct)
     {
-        long requests = 0, errors = 0, sequence;
+        long requests = 0, errors = 0, sequence, overLimit = 0;
+        IReadOnlyList<IngestGap> gaps = [];
         var downtimes = new List<DowntimeRecorded>();
         var checks = new List<HealthChecked>();
         List<HealthRun>? healthRuns = null;
@@ -74,7 +76,17 @@ public static class SlaReportBuilder
                 .ToList();
             var (wholeDaysLoading, partialDayLoading) = LoadHealthDays(batch, service, from, to);
             var targetEventsLoading = batch.Events.FetchStream(SlaTargetStreams.For(service));
+            var gapsLoading = batch.Query<IngestGap>().Where(g => g.DetectedAt > from && (g.From == null || g.From < to)).ToList();
+            var overLimitLoading = endpoint is null
+                ? LatencyRollups.Load(batch, service, SeriesCatalogTable.OtherEndpoint, RollupPlan.Cover(from, to))
+                : null;
             await batch.Execute(ct);
+            gaps = await gapsLoading;
+            if (overLimitLoading is not null)
+            {
+                // Counts only: an endpoint's minute histograms are not needed for this.
+                overLimit = (await overLimitLoading.CountsAsync()).Sum(r => r.Requests);
+            }
 
             foreach (var rollup in await rollupsLoading.ResultAsync(session, ct))
             {
@@ -103,6 +115,10 @@ public static class SlaReportBuilder
             foreach (var @event in recorded)
             {
                 sequence = Math.Max(sequence, @event.Sequence);
+                if (endpoint is null && @event.Data is RequestsRecorded { Endpoint: SeriesCatalogTable.OtherEndpoint } other)
+                {
+                    overLimit += other.Minutes.Where(m => m.Minute >= windowStart && m.Minute < windowEnd).Sum(m => m.Requests);
+                }
                 if (@event.Data is not RequestsRecorded minutes || (endpoint is not null && minutes.Endpoint != endpoint))
                 {
                     continue;
@@ -130,7 +146,12 @@ public static class SlaReportBuilder
         var healthChecked = healthRuns is null
             ? checks.Exists(c => c.CheckedAt >= checkedFrom && c.CheckedAt < to)
             : healthRuns.Exists(r => r.First >= checkedFrom && r.First < to);
-        return Assemble(service, endpoint, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, healthDowntime, healthChecked);
+        gaps = asOf is null ? gaps : (await IngestGap.OverlappingAsync(session, from, to, ct)).Where(g => g.DetectedAt <= asOf.Value).ToList();
+        return Assemble(service, endpoint, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, healthDowntime, healthChecked) with
+        {
+            InputGaps = gaps.Select(g => new InputGap(g.Topic, g.Partition, g.FirstMissingOffset, g.LastMissingOffset, g.Count, g.From, g.DetectedAt)).ToList(),
+            RequestsOverEndpointLimit = overLimit,
+        };
     }
 
     /// <param name="healthChecked">Health checks arrived in the period: its uptime is measured even without requests.</param>
