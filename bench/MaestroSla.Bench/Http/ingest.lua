@@ -2,7 +2,8 @@
 -- to POST /api/ingest round robin, counts the answers by status (503s with Retry-After apart), and prints them with
 -- the latency percentiles in lines the benchmark reads. WRK_DELAY_MS > 0 paces each connection (a run below saturation).
 local bodies = {}
-local counts = {}
+-- A global: done() reads every thread's table through thread:get, which sees globals only.
+counts = {}
 local threads = {}
 local index = 0
 local delay_ms = tonumber(os.getenv("WRK_DELAY_MS") or "0")
@@ -46,7 +47,7 @@ end
 function done(summary, latency, requests)
   local total = {}
   for _, thread in ipairs(threads) do
-    for key, n in pairs(thread:get("counts")) do
+    for key, n in pairs(thread:get("counts") or {}) do
       total[key] = (total[key] or 0) + n
     end
   end

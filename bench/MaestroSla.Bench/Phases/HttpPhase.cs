@@ -50,7 +50,8 @@ internal static class HttpPhase
         long peakRss;
         await using (var service = ApiProcess.Start("http-ingest", settings, logDirectory, clock))
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            // Long: the first request compiles Wolverine's handler chain (14 s was seen on the loaded machine).
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
             await service.WaitHealthyAsync(http, TimeSpan.FromMinutes(2), ct);
             var url = new Uri(service.BaseAddress, "api/ingest").ToString();
             foreach (var series in options.HttpSeries)
@@ -60,6 +61,14 @@ internal static class HttpPhase
                     var bodies = WriteBodies(series, batch, options);
                     try
                     {
+                        // One request untimed: the first one pays for JIT and the connection pools.
+                        using (var warmup = await http.PostAsync(url, new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(bodies.Folder, "body-0.json"), ct))
+                        {
+                            Headers = { ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") },
+                        }, ct))
+                        {
+                            Console.WriteLine($"  warm-up request: {(int)warmup.StatusCode}");
+                        }
                         HttpRun? saturated = null;
                         foreach (var connections in options.HttpConnections)
                         {

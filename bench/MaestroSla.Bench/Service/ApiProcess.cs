@@ -220,8 +220,8 @@ internal sealed partial class ApiProcess : IAsyncDisposable
         }
     }
 
-    // TelemetryConsumer logs "Assigned 3@120,7@Beginning", "Revoked 3,7", "Lost 3,7".
-    [GeneratedRegex(@"\b(Assigned|Revoked|Lost) ([0-9]+(?:@[^,\s]+)?(?:,[0-9]+(?:@[^,\s]+)?)*)\s*$")]
+    // TelemetryConsumer logs "Assigned 3@120,7@Beginning [-2]", "Revoked 3,7", "Lost 3,7".
+    [GeneratedRegex(@"TelemetryConsumer\[0\] (Assigned|Revoked|Lost) ([0-9].*)$")]
     private static partial Regex PartitionsLine();
 
     public async ValueTask DisposeAsync()
