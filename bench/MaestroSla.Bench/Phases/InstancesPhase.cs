@@ -53,29 +53,30 @@ internal static class InstancesPhase
 
             var pacing = environment.LoadGenerator.PaceAsync(topic, 0, options.InstancesRate, options.InstancesSeconds, options.InstancesSeries, ct);
             await Task.Delay(TimeSpan.FromSeconds(options.InstancesSeconds / 3), ct);
-            // Only once a minute has been stored do the rows say which partitions carry traffic.
-            var partitionsWithData = await PartitionsWithRowsAsync(connectionString, topic, ct);
-            while (partitionsWithData.Count == 0 && !pacing.IsCompleted)
+            // Kill once the processes have stored a minute (they all store at its end + grace; 3 s for the last of
+            // them): then the killed one holds minutes in memory and rows that say where a takeover reads again from.
+            while (!pacing.IsCompleted && (await PartitionsWithRowsAsync(connectionString, topic, DateTimeOffset.MaxValue, ct)).Count == 0)
             {
                 await Task.Delay(500, ct);
-                partitionsWithData = await PartitionsWithRowsAsync(connectionString, topic, ct);
             }
+            await Task.Delay(3000, ct);
 
             var victim = processes[^1];
             var victimPartitions = victim.CurrentPartitions();
-            victimPartitions.IntersectWith(partitionsWithData);
             var killedAt = clock.Elapsed;
             var killedWall = DateTimeOffset.UtcNow;
             victim.Kill();
             var now = DateTimeOffset.UtcNow;
             // The consumer stores a minute once it has ended plus the grace (10 s): the earliest a moved partition can be stored again.
             var nextMinuteStore = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerMinute), TimeSpan.Zero).AddMinutes(1).AddSeconds(10) - now;
-            Console.WriteLine($"  SIGKILLed {victim.Name} (pid {victim.ProcessId}) holding {victimPartitions.Count} partitions with data, at t={killedAt.TotalSeconds:0.0} s");
+            // Partitions no service hashes to carry no traffic and have no row: only the others are stored again.
+            victimPartitions.IntersectWith(await PartitionsWithRowsAsync(connectionString, topic, killedWall, ct));
+            Console.WriteLine($"  SIGKILLed {victim.Name} (pid {victim.ProcessId}) holding {victimPartitions.Count} partitions with traffic, at t={killedAt.TotalSeconds:0.0} s");
 
             var survivors = processes.Take(processes.Count - 1).ToList();
             TimeSpan? reassigned = null, storedAgain = null;
             var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(options.InstancesSeconds + 100) && (reassigned is null || storedAgain is null))
+            while (victimPartitions.Count > 0 && deadline.Elapsed < TimeSpan.FromSeconds(options.InstancesSeconds + 100) && (reassigned is null || storedAgain is null))
             {
                 if (reassigned is null && victimPartitions.All(p => survivors.Any(s => s.CurrentPartitions().Contains(p))))
                 {
@@ -90,12 +91,30 @@ internal static class InstancesPhase
             }
 
             var paced = await pacing;
+            // The consumers read within a second of the producer; a graceful stop stores what each still holds —
+            // except partitions a survivor is still reading again after the takeover, which the rows keep for the next owner.
+            await Task.Delay(5000, ct);
             foreach (var survivor in survivors)
             {
-                // A graceful stop stores the minutes each survivor still holds.
                 await survivor.StopAsync(TimeSpan.FromMinutes(2));
             }
             var (stored, batches) = await StoredAsync(connectionString, topic, ct);
+            if (stored < paced.Messages)
+            {
+                // That next owner: one fresh process resumes every partition from its row and stores the rest.
+                Console.WriteLine($"  {paced.Messages - stored:N0} requests still in Kafka past the stored rows: a fresh process resumes them");
+                var next = ApiProcess.Start($"instances{instances}-resume", settings, logDirectory, clock);
+                processes.Add(next);
+                await next.WaitHealthyAsync(http, TimeSpan.FromMinutes(2), ct);
+                var waited = Stopwatch.StartNew();
+                while (stored < paced.Messages && waited.Elapsed < TimeSpan.FromSeconds(150))
+                {
+                    await Task.Delay(1000, ct);
+                    (stored, batches) = await StoredAsync(connectionString, topic, ct);
+                }
+                await next.StopAsync(TimeSpan.FromMinutes(2));
+                (stored, batches) = await StoredAsync(connectionString, topic, ct);
+            }
             if (stored != paced.Messages)
             {
                 problems.Add($"stored requests {stored:N0} != produced {paced.Messages:N0}");
@@ -150,14 +169,15 @@ internal static class InstancesPhase
         }
     }
 
-    private static async Task<HashSet<int>> PartitionsWithRowsAsync(string connectionString, string topic, CancellationToken ct)
+    /// <summary>Partitions with a row committed before <paramref name="before"/>.</summary>
+    private static async Task<HashSet<int>> PartitionsWithRowsAsync(string connectionString, string topic, DateTimeOffset before, CancellationToken ct)
     {
-        // Partitions no service hashes to have no traffic and so no row; only the others can be stored again.
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct);
         await using var command = new NpgsqlCommand(
-            $"select distinct partition from {MaestroStore.Schema}.kafka_offset_history where topic = $1", connection);
+            $"select distinct partition from {MaestroStore.Schema}.kafka_offset_history where topic = $1 and committed_at < $2", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = topic });
+        command.Parameters.Add(new NpgsqlParameter { Value = before == DateTimeOffset.MaxValue ? DateTimeOffset.UtcNow.AddYears(1) : before });
         var partitions = new HashSet<int>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

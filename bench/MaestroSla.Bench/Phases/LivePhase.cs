@@ -117,6 +117,8 @@ internal static class LivePhase
             // A graceful stop stores the minutes still held; then the bench's own daemon brings the rollups up to date,
             // so that their size covers every request.
             peakRss = Math.Max(peakRss, service.PeakRssBytes());
+            // The consumer reads within a second of the producer (see the consumer lag): let it read the last messages.
+            await Task.Delay(5000, ct);
             foreach (var other in others)
             {
                 await other.StopAsync(TimeSpan.FromMinutes(1));
