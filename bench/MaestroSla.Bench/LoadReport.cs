@@ -72,18 +72,18 @@ internal static class LoadReport
         text.AppendLine();
         Line($"src/Api as a child process (consumer and projections off, rate limit off), wrk {string.Join("/", options.HttpConnections)} connections (2 threads), prepared bodies stamped at the start of each shape. Stored: messages in the events appended during the run, checked against 200 answers × batch (requests still in flight when wrk stops may be stored without wrk seeing the answer: named). Kafka: one TelemetryConsumer draining {options.HttpKafkaMessages:N0} messages of the same series count (backlog, no projections).");
         text.AppendLine();
-        Line($"| series | batch | connections | requests/s | **messages/s stored** | vs Kafka | 200 | 503 + Retry-After | other non-2xx / socket errors | p50 | **p99** | stored exactly once |");
-        Line($"|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|");
+        Line($"| series | batch | connections | requests/s | **messages/s stored** | vs Kafka | 200 | 503 + Retry-After | other non-2xx / socket errors | p50 | **p99** | events / message | stored exactly once |");
+        Line($"|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|");
         foreach (var r in outcome.Runs)
         {
             var kafka = outcome.Kafka.TryGetValue(r.Series, out var k) ? $"{r.StoredPerSecond / k.RequestsPerSecond:P0}" : "—";
             var connections = r.TargetRate is { } target ? $"{r.Connections}, paced to half saturation ({target:N0} req/s)" : r.Connections.ToString(Invariant);
             var others = r.OtherStatuses.Count == 0 ? "0" : string.Join(", ", r.OtherStatuses.Select(s => $"{s.Key}: {s.Value:N0}"));
-            Line($"| {r.Series:N0} | {r.Batch:N0} | {connections} | {r.RequestsPerSecond:N0} | **{r.StoredPerSecond:N0}** | {kafka} | {r.Ok:N0} | {r.RetryAfter503:N0} | {others} / {r.SocketErrors} | {r.P50Ms:0.0} ms | **{r.P99Ms:0.0} ms** | {r.Verification} |");
+            Line($"| {r.Series:N0} | {r.Batch:N0} | {connections} | {r.RequestsPerSecond:N0} | **{r.StoredPerSecond:N0}** | {kafka} | {r.Ok:N0} | {r.RetryAfter503:N0} | {others} / {r.SocketErrors} | {r.P50Ms:0.0} ms | **{r.P99Ms:0.0} ms** | {r.Events / (double)Math.Max(1, r.StoredMessages):0.000} | {r.Verification} |");
         }
         foreach (var (series, k) in outcome.Kafka)
         {
-            Line($"| {series:N0} | Kafka | (consumer) | — | **{k.RequestsPerSecond:N0}** | 100 % | — | — | — | — | — | {(k.Verified ? "yes" : "NO: " + string.Join("; ", k.Problems))} |");
+            Line($"| {series:N0} | Kafka | (consumer) | — | **{k.RequestsPerSecond:N0}** | 100 % | — | — | — | — | — | {k.EventsWritten / (double)Math.Max(1, k.Messages):0.000} | {(k.Verified ? "yes" : "NO: " + string.Join("; ", k.Problems))} |");
         }
         text.AppendLine();
 

@@ -11,7 +11,7 @@ namespace MaestroSla.Bench.Phases;
 /// <summary>One wrk run: answers by status, latency, and what the database holds afterwards.</summary>
 internal sealed record HttpRun(
     int Series, int Batch, int Connections, TimeSpan Duration, long Ok, long RetryAfter503, IReadOnlyDictionary<string, long> OtherStatuses,
-    long SocketErrors, double P50Ms, double P99Ms, double MaxMs, long StoredMessages, double? TargetRate, string Verification, bool Exact)
+    long SocketErrors, double P50Ms, double P99Ms, double MaxMs, long StoredMessages, long Events, double? TargetRate, string Verification, bool Exact)
 {
     public double RequestsPerSecond => (Ok + RetryAfter503 + OtherStatuses.Values.Sum()) / Duration.TotalSeconds;
 
@@ -131,7 +131,7 @@ internal static class HttpPhase
         new SyntheticTraffic(Kafka.LoadGenerator.Shape(shape), end, shape.DrainMessages).AverageBytes;
 
     public static string Describe(HttpRun run) => string.Create(CultureInfo.InvariantCulture,
-        $"  {run.Series,6:N0} series × {run.Batch,5:N0} msgs, {run.Connections,2} conn{(run.TargetRate is { } t ? $" paced to {t:N0}/s" : "")}: {run.RequestsPerSecond,7:N0} req/s, {run.StoredPerSecond,9:N0} msgs/s stored, 200: {run.Ok:N0}, 503+Retry-After: {run.RetryAfter503:N0}, other: {(run.OtherStatuses.Count == 0 ? "0" : string.Join(" ", run.OtherStatuses.Select(s => $"{s.Key}×{s.Value}")))}, socket errors {run.SocketErrors}, p50 {run.P50Ms:0.0} ms p99 {run.P99Ms:0.0} ms; {run.Verification}");
+        $"  {run.Series,6:N0} series × {run.Batch,5:N0} msgs, {run.Connections,2} conn{(run.TargetRate is { } t ? $" paced to {t:N0}/s" : "")}: {run.RequestsPerSecond,7:N0} req/s, {run.StoredPerSecond,9:N0} msgs/s stored, 200: {run.Ok:N0}, 503+Retry-After: {run.RetryAfter503:N0}, other: {(run.OtherStatuses.Count == 0 ? "0" : string.Join(" ", run.OtherStatuses.Select(s => $"{s.Key}×{s.Value}")))}, socket errors {run.SocketErrors}, p50 {run.P50Ms:0.0} ms p99 {run.P99Ms:0.0} ms; {run.Events / (double)Math.Max(1, run.StoredMessages):0.000} events/msg; {run.Verification}");
 
     private sealed record Bodies(string Folder, int Count);
 
@@ -229,7 +229,7 @@ internal static class HttpPhase
 
         // Requests wrk still had in flight when it stopped may be stored without wrk seeing the 200: let them finish.
         await Task.Delay(TimeSpan.FromSeconds(2), ct);
-        var stored = await StoredSinceAsync(connectionString, before, ct);
+        var (stored, events) = await StoredSinceAsync(connectionString, before, ct);
         var expected = ok * batch;
         string verification;
         var exact = false;
@@ -247,7 +247,7 @@ internal static class HttpPhase
         {
             verification = $"MISMATCH: stored {stored:N0} messages, answered 200 for {expected:N0}";
         }
-        return new HttpRun(series, batch, connections, duration, ok, retry, other, socketErrors, p50, p99, max, stored, targetRate, verification, exact);
+        return new HttpRun(series, batch, connections, duration, ok, retry, other, socketErrors, p50, p99, max, stored, events, targetRate, verification, exact);
     }
 
     private static async Task<long> MaxSequenceAsync(string connectionString, CancellationToken ct)
@@ -258,17 +258,20 @@ internal static class HttpPhase
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
-    private static async Task<long> StoredSinceAsync(string connectionString, long sequence, CancellationToken ct)
+    /// <summary>Requests in the request events appended after <paramref name="sequence"/>, and how many events that took.</summary>
+    private static async Task<(long Requests, long Events)> StoredSinceAsync(string connectionString, long sequence, CancellationToken ct)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct);
         await using var command = new NpgsqlCommand(
             $"""
-            select coalesce(sum((m->>'Requests')::bigint), 0)::bigint
+            select coalesce(sum((m->>'Requests')::bigint), 0)::bigint, count(distinct e.seq_id)
             from {MaestroStore.Schema}.mt_events e cross join lateral jsonb_array_elements(e.data->'Minutes') m
             where e.type = 'requests_recorded' and e.seq_id > $1
             """, connection) { CommandTimeout = 600 };
         command.Parameters.Add(new NpgsqlParameter { Value = sequence });
-        return (long)(await command.ExecuteScalarAsync(ct))!;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 }

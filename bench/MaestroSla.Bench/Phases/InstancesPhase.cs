@@ -53,15 +53,14 @@ internal static class InstancesPhase
 
             var pacing = environment.LoadGenerator.PaceAsync(topic, 0, options.InstancesRate, options.InstancesSeconds, options.InstancesSeries, ct);
             await Task.Delay(TimeSpan.FromSeconds(options.InstancesSeconds / 3), ct);
-            // Kill once the processes have stored a minute (they all store at its end + grace; 3 s for the last of
-            // them): then the killed one holds minutes in memory and rows that say where a takeover reads again from.
-            while (!pacing.IsCompleted && (await PartitionsWithRowsAsync(connectionString, topic, DateTimeOffset.MaxValue, ct)).Count == 0)
+            // Kill once the process to be killed has stored a minute: then it holds minutes in memory and rows that
+            // say where a takeover reads again from.
+            var victim = processes[^1];
+            while (!pacing.IsCompleted && !(await PartitionsWithRowsAsync(connectionString, topic, DateTimeOffset.MaxValue, ct)).Overlaps(victim.CurrentPartitions()))
             {
                 await Task.Delay(500, ct);
             }
-            await Task.Delay(3000, ct);
 
-            var victim = processes[^1];
             var victimPartitions = victim.CurrentPartitions();
             var killedAt = clock.Elapsed;
             var killedWall = DateTimeOffset.UtcNow;
