@@ -100,9 +100,10 @@ if (options.Phases.Contains("ingest"))
 }
 
 // The live, instances and HTTP phases run the service itself (src/Api) as child processes; their logs stay here.
-var logDirectory = Directory.CreateTempSubdirectory($"maestrosla-bench-logs-{started:yyyyMMddTHHmmss}-").FullName;
+var logDirectory = "";
 if (options.Phases.Overlaps(["live", "instances", "http"]))
 {
+    logDirectory = Directory.CreateTempSubdirectory($"maestrosla-bench-logs-{started:yyyyMMddTHHmmss}-").FullName;
     Console.WriteLine($"service logs: {logDirectory}");
 }
 
