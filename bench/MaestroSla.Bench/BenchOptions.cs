@@ -40,6 +40,26 @@ internal sealed record BenchOptions
     public IReadOnlyDictionary<string, string> ConsumerConfig { get; init; } = new Dictionary<string, string>();
     public IReadOnlyDictionary<string, string> ProducerConfig { get; init; } = new Dictionary<string, string>();
     public int TimeoutMinutes { get; init; } = 30;
+
+    /// <summary>Which parts run: ingest (the classic phases 1–5), live, instances, http.</summary>
+    public IReadOnlySet<string> Phases { get; init; } = new HashSet<string>(AllPhases);
+    public IReadOnlyList<int> LiveSeries { get; init; } = [10, 1_000, 10_000, 50_000];
+    public IReadOnlyList<double> LiveRates { get; init; } = [50_000, 100_000, 200_000, 300_000];
+    public double LiveStepSeconds { get; init; } = 120;
+    public double LiveMaxLagSeconds { get; init; } = 10;
+    public int LiveReportQueries { get; init; } = 200;
+    public IReadOnlyList<int> LiveProjectionNodes { get; init; } = [1, 2];
+    public IReadOnlyList<int> InstanceCounts { get; init; } = [2, 3];
+    public double InstancesRate { get; init; } = 10_000;
+    public int InstancesSeries { get; init; } = 10_000;
+    public double InstancesSeconds { get; init; } = 90;
+    public IReadOnlyList<int> HttpSeries { get; init; } = [100, 10_000];
+    public IReadOnlyList<int> HttpBatches { get; init; } = [100, 1_000];
+    public IReadOnlyList<int> HttpConnections { get; init; } = [1, 16, 64];
+    public double HttpSeconds { get; init; } = 20;
+    public long HttpKafkaMessages { get; init; } = 1_000_000;
+
+    public static readonly string[] AllPhases = ["ingest", "live", "instances", "http"];
     public bool KeepData { get; init; }
 
     /// <summary>Set only in the load-generator child process.</summary>
@@ -77,6 +97,26 @@ internal sealed record BenchOptions
           --producer-config k=v     librdkafka setting for the load generator's producer (repeatable; default batch.size=131072)
           --timeout-minutes N       give up on a phase after this long (default 30)
           --keep-data               keep the PostgreSQL data directory (printed) instead of deleting it
+
+          --phases LIST             which parts run, of ingest,live,instances,http (default all; ingest = phases 1-5 above)
+        live steady load (src/Api as a child process: TelemetryConsumer, durable PostgreSQL, async daemon):
+          --live-series LIST        cardinalities, services × 100 endpoints (default 10,1000,10000,50000)
+          --live-rates LIST         requests/s stepped up per cardinality until one is not sustained (default 50000,100000,200000,300000)
+          --live-seconds X          duration of each step (default 120; at least 75: a minute is stored 70 s after it starts)
+          --live-max-lag X          projection and consumer lag a sustained step stays within, seconds (default 10)
+          --live-reports N          SLA reports over the current day timed in each step (default 200)
+          --live-projection-nodes LIST   1 and/or 2 service processes running projections (default 1,2; 2 needs rollup shards)
+        ingest instances in one consumer group (one SIGKILLed mid-run):
+          --instances LIST          process counts (default 2,3)
+          --instances-rate X        requests/s (default 10000; the mock keeps ~5 MiB per partition, which a takeover re-reads)
+          --instances-series N      series (default 10000)
+          --instances-seconds X     paced load per count (default 90; the kill comes at a third)
+        HTTP ingest (wrk against POST /api/ingest of src/Api):
+          --http-series LIST        (default 100,10000)
+          --http-batches LIST       messages per request (default 100,1000)
+          --http-connections LIST   (default 1,16,64)
+          --http-seconds X          per wrk run (default 20)
+          --http-kafka-messages N   Kafka path at the same shape, for the ratio (default 1000000)
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -118,6 +158,22 @@ internal sealed record BenchOptions
                 "--timeout-minutes" => options with { TimeoutMinutes = (int)Long(Value(), name, min: 1) },
                 "--keep-data" => options with { KeepData = true },
                 "--role-load-generator" => options with { LoadGeneratorRole = true },
+                "--phases" => options with { Phases = PhaseSet(Value()) },
+                "--live-series" => options with { LiveSeries = Ints(Value(), name) },
+                "--live-rates" => options with { LiveRates = Ints(Value(), name).Select(r => (double)r).ToArray() },
+                "--live-seconds" => options with { LiveStepSeconds = Double(Value(), name) },
+                "--live-max-lag" => options with { LiveMaxLagSeconds = Double(Value(), name) },
+                "--live-reports" => options with { LiveReportQueries = (int)Long(Value(), name, min: 1) },
+                "--live-projection-nodes" => options with { LiveProjectionNodes = Ints(Value(), name) },
+                "--instances" => options with { InstanceCounts = Ints(Value(), name) },
+                "--instances-rate" => options with { InstancesRate = Double(Value(), name) },
+                "--instances-series" => options with { InstancesSeries = (int)Long(Value(), name, min: 1) },
+                "--instances-seconds" => options with { InstancesSeconds = Double(Value(), name) },
+                "--http-series" => options with { HttpSeries = Ints(Value(), name) },
+                "--http-batches" => options with { HttpBatches = Ints(Value(), name) },
+                "--http-connections" => options with { HttpConnections = Ints(Value(), name) },
+                "--http-seconds" => options with { HttpSeconds = Double(Value(), name) },
+                "--http-kafka-messages" => options with { HttpKafkaMessages = Long(Value(), name, min: 1) },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
         }
@@ -131,6 +187,16 @@ internal sealed record BenchOptions
         }
         return options;
     }
+
+    private static HashSet<string> PhaseSet(string list)
+    {
+        var phases = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var unknown = phases.Except(AllPhases).ToArray();
+        return unknown.Length == 0 ? phases : throw new ArgumentException($"--phases: unknown {string.Join(", ", unknown)} (known: {string.Join(", ", AllPhases)})");
+    }
+
+    private static int[] Ints(string list, string name) =>
+        [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => (int)Long(v, name, min: 1))];
 
     private static Dictionary<string, string> With(IReadOnlyDictionary<string, string> settings, string pair, string name)
     {

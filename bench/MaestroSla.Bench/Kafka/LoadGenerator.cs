@@ -17,6 +17,10 @@ internal static class LoadGenerator
 {
     private static long s_stored;
 
+    // Live traffic and its producer outlive one pace command: steps of a run follow each other without a gap.
+    private static LiveTraffic? s_live;
+    private static IProducer<byte[], byte[]>? s_pacer;
+
     public static int Run(BenchOptions options)
     {
         using var cluster = MockKafkaCluster.Start();
@@ -38,6 +42,9 @@ internal static class LoadGenerator
                     break;
                 case "produce":
                     Produce(options, cluster.BootstrapServers, partitionsOf[command[1]], command);
+                    break;
+                case "pace":
+                    Pace(options, cluster.BootstrapServers, command);
                     break;
                 default:
                     throw new InvalidOperationException($"unknown command '{string.Join(' ', command)}'");
@@ -66,7 +73,7 @@ internal static class LoadGenerator
         commands.CompleteAdding();
     }
 
-    /// <summary>produce TOPIC FROM COUNT TRAFFIC_COUNT END_UNIX_MS LEAD_BYTES_PER_PARTITION</summary>
+    /// <summary>produce TOPIC FROM COUNT TRAFFIC_COUNT END_UNIX_MS LEAD_BYTES_PER_PARTITION [SERVICES ENDPOINTS SPAN_HOURS]</summary>
     private static void Produce(BenchOptions options, string bootstrapServers, int partitionCount, string[] command)
     {
         var topic = command[1];
@@ -77,7 +84,16 @@ internal static class LoadGenerator
         var leadBytesPerPartition = double.Parse(command[6], CultureInfo.InvariantCulture);
         Volatile.Write(ref s_stored, 0);
 
-        var traffic = new SyntheticTraffic(Shape(options), end, trafficCount);
+        // Optionally another shape than the run's: services, endpoints per service, span in hours.
+        var shape = command.Length > 9
+            ? Shape(options with
+            {
+                Services = int.Parse(command[7], CultureInfo.InvariantCulture),
+                EndpointsPerService = int.Parse(command[8], CultureInfo.InvariantCulture),
+                SpanHours = double.Parse(command[9], CultureInfo.InvariantCulture),
+            })
+            : Shape(options);
+        var traffic = new SyntheticTraffic(shape, end, trafficCount);
         // The mock broker keeps the newest ~5 MiB of each partition, read or not: no partition may run further ahead
         // of its stored offset than that, so the lead is measured against the slowest partition. Record overhead
         // in a v2 batch is ~10-20 bytes; 20 keeps the estimate on the safe side.
@@ -139,6 +155,82 @@ internal static class LoadGenerator
         var remaining = producer.Flush(TimeSpan.FromMinutes(2));
         Reply(string.Create(CultureInfo.InvariantCulture,
             $"produced {topic} {count} {errors} {remaining} {traffic.AverageBytes:0.0} {elapsed.ElapsedMilliseconds} {waited.ElapsedMilliseconds} {maxLeadPerPartition}"));
+    }
+
+    /// <summary>
+    /// pace TOPIC FROM RATE SECONDS SERIES: live traffic (<see cref="LiveTraffic"/>) messages FROM, FROM + 1, … at RATE
+    /// per second for SECONDS, stamped with the time they are made, keyed by service (librdkafka's partitioner puts a
+    /// series in one partition). Replies how many it produced, how many were errors, and how far behind the pace it fell.
+    /// </summary>
+    private static void Pace(BenchOptions options, string bootstrapServers, string[] command)
+    {
+        var topic = command[1];
+        var from = long.Parse(command[2], CultureInfo.InvariantCulture);
+        var rate = double.Parse(command[3], CultureInfo.InvariantCulture);
+        var seconds = double.Parse(command[4], CultureInfo.InvariantCulture);
+        var series = int.Parse(command[5], CultureInfo.InvariantCulture);
+        if (s_live?.Series != series)
+        {
+            s_live = new LiveTraffic(series, options.ErrorRate, options.Seed);
+        }
+        var traffic = s_live;
+        s_pacer ??= new ProducerBuilder<byte[], byte[]>(LiveProducerConfig(options, bootstrapServers)).Build();
+        var producer = s_pacer;
+        var message = new Message<byte[], byte[]> { Key = [], Value = [] };
+        var target = new TopicPartition(topic, Partition.Any);
+
+        long produced = 0, errors = 0, maxBehind = 0;
+        var startedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var clock = Stopwatch.StartNew();
+        var total = (long)(rate * seconds);
+        while (produced < total)
+        {
+            var elapsed = clock.Elapsed.TotalSeconds;
+            var due = Math.Min(total, (long)(rate * elapsed));
+            maxBehind = Math.Max(maxBehind, due - produced);
+            if (produced >= due)
+            {
+                Thread.Sleep(1);
+                continue;
+            }
+            var now = startedAt + clock.ElapsedMilliseconds;
+            // At most 1 ms worth per pass, so that timestamps stay within a millisecond of the send.
+            var upTo = Math.Min(due, produced + Math.Max(1, (long)(rate / 1000) + 1));
+            for (; produced < upTo; produced++)
+            {
+                var index = from + produced;
+                message.Key = traffic.Key(index);
+                message.Value = traffic.Message(index, now, out var isError);
+                if (isError)
+                {
+                    errors++;
+                }
+                producer.ProduceWaitingForRoom(target, message);
+            }
+        }
+        var elapsedMs = clock.ElapsedMilliseconds;
+        var remaining = producer.Flush(TimeSpan.FromMinutes(1));
+        Reply(string.Create(CultureInfo.InvariantCulture,
+            $"paced {topic} {produced} {errors} {startedAt} {elapsedMs} {remaining} {(long)(maxBehind * 1000 / rate)} {traffic.AverageBytes:0.0}"));
+    }
+
+    private static ProducerConfig LiveProducerConfig(BenchOptions options, string bootstrapServers)
+    {
+        var config = new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            ClientId = "maestrosla-bench-pacer",
+            LingerMs = 5,
+            BatchNumMessages = 10_000,
+            BatchSize = 131_072,
+            QueueBufferingMaxMessages = 1_000_000,
+            EnableDeliveryReports = false,
+        };
+        foreach (var (key, value) in options.ProducerConfig)
+        {
+            config.Set(key, value);
+        }
+        return config;
     }
 
     public static TrafficShape Shape(BenchOptions options) => new(

@@ -9,6 +9,13 @@ namespace MaestroSla.Bench.Kafka;
 internal sealed record ProduceReport(
     long Messages, long ErrorRequests, long Undelivered, double AverageBytes, TimeSpan Elapsed, TimeSpan PacedWait, long MaxLeadPerPartition);
 
+/// <summary>What the load generator reports after a paced run of live traffic.</summary>
+internal sealed record PaceReport(
+    long Messages, long ErrorRequests, DateTimeOffset StartedAt, TimeSpan Elapsed, long Undelivered, TimeSpan MaxBehind, double AverageBytes)
+{
+    public double Rate => Messages / Elapsed.TotalSeconds;
+}
+
 /// <summary>The benchmark's side of <see cref="LoadGenerator"/>: starts this same program as a child process and drives it.</summary>
 internal sealed class LoadGeneratorProcess : IAsyncDisposable
 {
@@ -71,10 +78,12 @@ internal sealed class LoadGeneratorProcess : IAsyncDisposable
     /// </summary>
     public async Task<ProduceReport> ProduceAsync(
         string topic, long from, long count, long trafficCount, DateTimeOffset end, double leadBytesPerPartition,
-        Func<long> slowestStored, CancellationToken ct)
+        Func<long> slowestStored, CancellationToken ct, BenchOptions? shape = null)
     {
+        // The child parsed the run's options; another traffic shape travels with the command.
+        var shapeArguments = shape is null ? "" : string.Create(CultureInfo.InvariantCulture, $" {shape.Services} {shape.EndpointsPerService} {shape.SpanHours}");
         await SendAsync(string.Create(CultureInfo.InvariantCulture,
-            $"produce {topic} {from} {count} {trafficCount} {end.ToUnixTimeMilliseconds()} {leadBytesPerPartition}"));
+            $"produce {topic} {from} {count} {trafficCount} {end.ToUnixTimeMilliseconds()} {leadBytesPerPartition}{shapeArguments}"));
         var reply = ReplyAsync("produced", ct);
         var last = -1L;
         while (!reply.IsCompleted)
@@ -92,6 +101,17 @@ internal sealed class LoadGeneratorProcess : IAsyncDisposable
         return new ProduceReport(
             (long)Number(2), (long)Number(3), (long)Number(4), Number(5),
             TimeSpan.FromMilliseconds(Number(6)), TimeSpan.FromMilliseconds(Number(7)), (long)Number(8));
+    }
+
+    /// <summary>Live traffic messages [from, from + rate × seconds) at <paramref name="rate"/> per second, stamped as they are made.</summary>
+    public async Task<PaceReport> PaceAsync(string topic, long from, double rate, double seconds, int series, CancellationToken ct)
+    {
+        await SendAsync(string.Create(CultureInfo.InvariantCulture, $"pace {topic} {from} {rate} {seconds} {series}"));
+        var parts = await ReplyAsync("paced", ct);
+        double Number(int i) => double.Parse(parts[i], CultureInfo.InvariantCulture);
+        return new PaceReport(
+            (long)Number(2), (long)Number(3), DateTimeOffset.FromUnixTimeMilliseconds((long)Number(4)), TimeSpan.FromMilliseconds(Number(5)),
+            (long)Number(6), TimeSpan.FromMilliseconds(Number(7)), Number(8));
     }
 
     private async Task SendAsync(string line)

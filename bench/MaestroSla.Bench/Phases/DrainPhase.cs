@@ -19,8 +19,11 @@ internal static class DrainPhase
 
     public static async Task<IngestOutcome> RunAsync(
         BenchOptions options, BenchEnvironment environment, DateTimeOffset trafficEnd, double averageBytes, ILoggerFactory logs,
-        CancellationToken ct)
+        CancellationToken ct, string suffix = "")
     {
+        // A suffix keeps a second drain (another traffic shape) apart: its own topic, group and database.
+        var topic = Topic + suffix;
+        var group = Group + suffix;
         var fits = (long)(options.DrainPartitions * 4.0 * 1024 * 1024 / (averageBytes + 20));
         var count = Math.Min(options.DrainMessages, fits);
         if (count < options.DrainMessages)
@@ -28,17 +31,17 @@ internal static class DrainPhase
             Console.WriteLine($"  the mock broker keeps ~5 MiB per partition: draining {count:N0} messages, not {options.DrainMessages:N0}");
         }
 
-        await environment.LoadGenerator.CreateTopicAsync(Topic, ct, options.DrainPartitions);
+        await environment.LoadGenerator.CreateTopicAsync(topic, ct, options.DrainPartitions);
         // Timestamps are spread over the traffic's count: a drain longer than the main run must not run into the future.
         var produced = await environment.LoadGenerator.ProduceAsync(
-            Topic, 0, count, Math.Max(count, options.Messages), trafficEnd, 1e12, () => 0, ct);
+            topic, 0, count, Math.Max(count, options.Messages), trafficEnd, 1e12, () => 0, ct, options);
         Console.WriteLine($"  backlog of {count:N0} messages produced in {produced.Elapsed.TotalSeconds:0.0} s; starting the consumer");
 
-        var connectionString = await environment.CreateDatabaseAsync("drain_bench");
+        var connectionString = await environment.CreateDatabaseAsync("drain_bench" + suffix);
         await using var store = new DocumentStore(MaestroStore.Configure(new StoreOptions(), connectionString));
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         var progress = new IngestProgress();
-        using var consumer = MaestroIngestPhase.CreateConsumer(options, environment, store, Topic, Group, progress, logs);
+        using var consumer = MaestroIngestPhase.CreateConsumer(options, environment, store, topic, group, progress, logs);
         var meter = new PhaseMeter(environment.Participants);
         await consumer.StartAsync(ct);
         await MaestroIngestPhase.WaitForAssignmentAsync(progress, options.DrainPartitions, ct);
@@ -47,7 +50,7 @@ internal static class DrainPhase
         var partitions = new PartitionProgress(options.DrainPartitions);
         using var stopFollowing = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var following = partitions.FollowStoredOffsetsAsync(
-            connectionString, MaestroStore.Schema, Group, Topic, TimeSpan.FromMilliseconds(20), stopFollowing.Token);
+            connectionString, MaestroStore.Schema, group, topic, TimeSpan.FromMilliseconds(20), stopFollowing.Token);
         var (problem, firstTenth) = await PhaseProgress.WaitAsync(
             "drain", count, () => progress.StoredRequests, partitions, meter, Task.CompletedTask, consumer.ExecuteTask!,
             TimeSpan.FromMinutes(options.TimeoutMinutes));
@@ -62,7 +65,7 @@ internal static class DrainPhase
         {
             problems.Add(problem);
         }
-        var stored = await MaestroIngestPhase.VerifyAsync(connectionString, Topic, Group, options.DrainPartitions, count, produced, problems, ct);
+        var stored = await MaestroIngestPhase.VerifyAsync(connectionString, topic, group, options.DrainPartitions, count, produced, problems, ct);
         return new IngestOutcome("drain: TelemetryConsumer alone", count, stored.Requests, stored.Errors, produced.ErrorRequests,
             stored.Events, stored.TableBytes, flushes, stored.OffsetsComplete, TimeSpan.Zero, produced, cost, firstTenth, problems);
     }

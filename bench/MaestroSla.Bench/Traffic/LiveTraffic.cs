@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+
+namespace MaestroSla.Bench.Traffic;
+
+/// <summary>
+/// Live request metrics over S series (services × endpoints): message i is of series i mod S, stamped with the time
+/// it is made. One pre-rendered message per series whose latency, status and timestamp are patched in place, so that
+/// a paced producer sharing two cores with the service under test spends next to nothing per message.
+/// </summary>
+/// <remarks>Not thread-safe: <see cref="Message"/> returns the same buffers over and over.</remarks>
+internal sealed class LiveTraffic
+{
+    private const int TimestampLength = 24; // yyyy-MM-ddTHH:mm:ss.fffZ
+    private const int LatencyWidth = 9;     // right-aligned, padded with spaces (JSON allows them before a value)
+    private const int LatencyPool = 4096;
+
+    private readonly byte[][] _templates;
+    private readonly byte[][] _keys;
+    private readonly int[] _latencyAt;
+    private readonly int[] _statusAt;
+    private readonly int[] _timestampAt;
+    private readonly byte[][] _latencies = new byte[LatencyPool][];
+    private readonly bool[] _errorAt;
+    private readonly byte[] _timestamp = new byte[TimestampLength];
+    private long _timestampMillis = long.MinValue;
+
+    public LiveTraffic(int series, double errorRate, int seed)
+    {
+        var (services, endpoints) = Split(series);
+        Services = services;
+        EndpointsPerService = endpoints;
+        Series = services * endpoints;
+        _templates = new byte[Series][];
+        _keys = new byte[Series][];
+        _latencyAt = new int[Series];
+        _statusAt = new int[Series];
+        _timestampAt = new int[Series];
+        for (var s = 0; s < services; s++)
+        {
+            var service = string.Create(CultureInfo.InvariantCulture, $"svc-{s:00000}");
+            var key = Encoding.UTF8.GetBytes(service);
+            for (var e = 0; e < endpoints; e++)
+            {
+                var i = (s * endpoints) + e;
+                var head = string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"v\":1,\"type\":\"request\",\"service\":\"{service}\",\"endpoint\":\"GET /{service}/op-{e:000}\",\"latencyMs\":");
+                var status = head + new string(' ', LatencyWidth) + ",\"status\":";
+                var ts = status + "200,\"ts\":\"";
+                _templates[i] = Encoding.UTF8.GetBytes(ts + new string('0', TimestampLength) + "\"}");
+                _latencyAt[i] = Encoding.UTF8.GetByteCount(head);
+                _statusAt[i] = Encoding.UTF8.GetByteCount(status);
+                _timestampAt[i] = Encoding.UTF8.GetByteCount(ts);
+                _keys[i] = key;
+            }
+        }
+        var random = new Random(seed);
+        for (var i = 0; i < LatencyPool; i++)
+        {
+            // Lognormal around 40 ms, as the other traffic of the benchmark.
+            var ms = Math.Min(60_000, 40 * Math.Exp(0.6 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())));
+            _latencies[i] = Encoding.ASCII.GetBytes(ms.ToString("0.###", CultureInfo.InvariantCulture).PadLeft(LatencyWidth));
+        }
+        // Errors at fixed positions of a 1,000-message cycle, so that the count produced is known without counting.
+        _errorAt = new bool[1000];
+        for (var i = 0; i < _errorAt.Length; i++)
+        {
+            _errorAt[i] = random.NextDouble() < errorRate;
+        }
+        AverageBytes = _templates.Average(t => (double)t.Length);
+    }
+
+    public int Services { get; }
+
+    public int EndpointsPerService { get; }
+
+    public int Series { get; }
+
+    public double AverageBytes { get; }
+
+    /// <summary>S series as S/100 services × 100 endpoints (at least one service; fewer than 100 series: one service).</summary>
+    public static (int Services, int Endpoints) Split(int series) =>
+        series <= 100 ? (1, series) : ((series + 99) / 100, 100);
+
+    /// <summary>The Kafka key of message <paramref name="index"/>'s series: its service, so a series stays in one partition.</summary>
+    public byte[] Key(long index) => _keys[(int)(index % Series)];
+
+    /// <summary>Message <paramref name="index"/> stamped <paramref name="unixMillis"/>; the array is shared (valid until the next call).</summary>
+    public byte[] Message(long index, long unixMillis, out bool isError)
+    {
+        var s = (int)(index % Series);
+        var template = _templates[s];
+        _latencies[(int)((ulong)(index * 2654435761L) % LatencyPool)].CopyTo(template.AsSpan(_latencyAt[s]));
+        isError = _errorAt[(int)(index % _errorAt.Length)];
+        var status = template.AsSpan(_statusAt[s], 3);
+        if (isError)
+        {
+            "503"u8.CopyTo(status);
+        }
+        else
+        {
+            "200"u8.CopyTo(status);
+        }
+        if (unixMillis != _timestampMillis)
+        {
+            _timestampMillis = unixMillis;
+            Encoding.ASCII.GetBytes(DateTimeOffset.FromUnixTimeMilliseconds(unixMillis).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), _timestamp);
+        }
+        _timestamp.CopyTo(template.AsSpan(_timestampAt[s]));
+        return template;
+    }
+}
