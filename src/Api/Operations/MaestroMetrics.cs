@@ -34,6 +34,8 @@ public sealed class MaestroMetrics
         meter.CreateObservableCounter("maestrosla.ingest.batches", () => new Measurement<long>(progress.StoredBatches, topic),
             "{batch}", "Batches this process's consumer stored (one PostgreSQL transaction each)");
 
+        meter.CreateObservableCounter("maestrosla.ingest.lost_messages", () => new Measurement<long>(progress.LostMessages, topic),
+            "{message}", "Kafka messages the broker deleted before this process's consumer read them (IngestGapDetected)");
         meter.CreateObservableCounter("maestrosla.ingest.batch_failures", () => BatchFailures(progress, topic),
             "{batch}", "Batches this process's consumer could not store (rolled back, then read again), by reason: PostgreSQL SQLSTATE class, fenced, timeout, ...");
         meter.CreateObservableGauge("maestrosla.ingest.consecutive_batch_failures", () => new Measurement<long>(progress.FailureStreak?.Consecutive ?? 0, topic),

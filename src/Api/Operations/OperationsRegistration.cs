@@ -2,6 +2,7 @@ using HealthChecks.NpgSql;
 using MaestroSla.Api.Backups;
 using MaestroSla.Api.Hosting;
 using MaestroSla.Ingest.Kafka;
+using MaestroSla.Ingest.Storage;
 using Marten.Events.Daemon;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -59,6 +60,7 @@ public static class OperationsRegistration
             .AddCheck<BackupTargetHealthCheck>("backup-target", failureStatus: HealthStatus.Degraded, timeout: timeout)
             // Lag of every async projection and shards halted by errors, whichever process runs the daemon.
             .AddCheck<ProjectionsHealthCheck>("projections")
+            .AddCheck<CardinalityHealthCheck>("cardinality")
             // The lag check cannot see a frozen high-water mark (projections catch up to it and look fine); this
             // one can. It says something about the store, not this replica, so it shows on /health only.
             .AddMartenHighWaterHealthCheck();
@@ -94,6 +96,7 @@ public static class OperationsRegistration
             .ConfigureResource(resource => resource.AddService("MaestroSla"))
             .WithMetrics(metrics => metrics
                 .AddMeter(MaestroMetrics.MeterName)
+                .AddMeter(SeriesCatalog.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());

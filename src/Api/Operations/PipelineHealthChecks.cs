@@ -1,6 +1,8 @@
 using System.Globalization;
 using MaestroSla.Api.Backups;
+using MaestroSla.Contracts.Events;
 using MaestroSla.Ingest.Kafka;
+using MaestroSla.Ingest.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -41,6 +43,17 @@ public sealed class IngestHealthCheck(IngestProgress progress, OperationsSampler
             return Task.FromResult(new HealthCheckResult(
                 lasting >= settings.IngestUnhealthyAfter ? HealthStatus.Unhealthy : HealthStatus.Degraded,
                 $"{failing.Consecutive} batches in a row not stored, for {Seconds(lasting)}; last error: {failing.LastError}",
+                data: data));
+        }
+
+        // Lost input is permanent: say so for a day after it was found (the reports of its period list it for good).
+        if (progress.LastLostAt is { } lostAt && now - lostAt < TimeSpan.FromDays(1))
+        {
+            data["lostMessages"] = progress.LostMessages;
+            data["lastLostAt"] = lostAt;
+            return Task.FromResult(HealthCheckResult.Degraded(
+                $"{progress.LostMessages} message(s) were deleted by the broker before they were read (last found {Seconds(now - lostAt)} ago); " +
+                "reports of that time list the gap (inputGaps)",
                 data: data));
         }
 
@@ -167,5 +180,25 @@ public sealed class BackupAgeHealthCheck(OperationsSampler sampler, IOptions<Bac
         return Task.FromResult(age > allowed
             ? HealthCheckResult.Degraded($"the newest backup is {IngestHealthCheck.Seconds(age)} old, over {AllowedIntervals} × the {IngestHealthCheck.Seconds(interval)} interval{failure}", data: data)
             : HealthCheckResult.Healthy($"the newest backup is {IngestHealthCheck.Seconds(age)} old (interval {IngestHealthCheck.Seconds(interval)}){failure}", data));
+    }
+}
+
+/// <summary>
+/// The per-service endpoint limit: Degraded while a service has reached it, naming the service and a few of the
+/// endpoint names counted under "(other)" — usually a client that puts ids into endpoint names.
+/// </summary>
+public sealed class CardinalityHealthCheck(SeriesCatalog catalog) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var atLimit = catalog.ServicesAtLimit();
+        var data = new Dictionary<string, object> { ["endpointLimitPerService"] = catalog.EndpointLimit, ["servicesAtLimit"] = atLimit.Count };
+        if (atLimit.Count == 0)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy($"every service within {catalog.EndpointLimit} endpoints", data));
+        }
+        var named = string.Join("; ", atLimit.Take(5).Select(s =>
+            $"{s.Service}: {s.Endpoints} endpoints, new ones counted under {SeriesCatalogTable.OtherEndpoint} (e.g. {string.Join(", ", s.RefusedSample.Take(3))})"));
+        return Task.FromResult(HealthCheckResult.Degraded($"{atLimit.Count} service(s) at the endpoint limit: {named}", data: data));
     }
 }

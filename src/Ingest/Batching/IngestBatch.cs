@@ -19,10 +19,10 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
 
     private readonly Dictionary<MinuteKey, MinuteWindow> _windows = [];
     // A backfill batch can touch tens of thousands of endpoint-minutes: keeping their raw latencies (8 bytes a
-    // request) costs far less than a 190 KB histogram each, and one scratch histogram encodes them all. A busy
-    // series' open minute is folded into encoded histograms every FoldAt requests (a few KB each), so memory
-    // stays bounded however many requests a held minute gets.
-    private const int FoldAt = 8_192;
+    // request) costs far less than a 190 KB histogram each, and one scratch histogram encodes them all. A series'
+    // open minute is folded into an encoded histogram every FoldAt requests (about 1 KB each), so memory grows with
+    // the series held (at most FoldAt raw latencies each) and by ~1 byte per request, not 8-16.
+    private const int FoldAt = 1_024;
     private readonly Stack<List<long>> _recyclableLatencyLists = new();
     private readonly LatencyHistogram _scratch = new();
 

@@ -24,6 +24,7 @@ public sealed class IngestProgress(TimeProvider time)
     private long _deadLetters;
     private long _batches;
     private long _lostMessages;
+    private long _lastLostTicks;
     private long _lastStoredTicks;
     private volatile int[] _assignedPartitions = [];
     private readonly ConcurrentDictionary<string, long> _failuresByReason = new(StringComparer.Ordinal);
@@ -100,7 +101,14 @@ public sealed class IngestProgress(TimeProvider time)
         }
     }
 
-    internal void Lost(long messages) => Interlocked.Add(ref _lostMessages, messages);
+    /// <summary>When this process last recorded lost input; null if never.</summary>
+    public DateTimeOffset? LastLostAt => Interlocked.Read(ref _lastLostTicks) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    internal void Lost(long messages)
+    {
+        Interlocked.Add(ref _lostMessages, messages);
+        Interlocked.Exchange(ref _lastLostTicks, time.GetUtcNow().UtcTicks);
+    }
 
     internal void Assigned(int[] partitions)
     {

@@ -23,7 +23,9 @@ public sealed class SeriesCatalog
 {
     public const int DefaultEndpointLimit = 2_000;
 
-    private static readonly Meter Meter = new("MaestroSla.Ingest");
+    public const string MeterName = "MaestroSla.Ingest";
+
+    private static readonly Meter Meter = new(MeterName);
     // Counted per endpoint-minute of a batch, not per request: Admit runs when a batch first sees a series' minute.
     private static readonly Counter<long> Refusals = Meter.CreateCounter<long>(
         "maestrosla_ingest_endpoint_limit_refusals", unit: "{series}",

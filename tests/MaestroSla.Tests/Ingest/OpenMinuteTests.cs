@@ -1,6 +1,10 @@
 using MaestroSla.Contracts.Events;
 using MaestroSla.Ingest.Batching;
 using MaestroSla.Ingest.Storage;
+using MaestroSla.Projections.Reports;
+using MaestroSla.Projections.Targets;
+using Marten;
+using Marten.Events;
 using MaestroSla.Tests.Infrastructure;
 using Npgsql;
 using Shouldly;
@@ -128,6 +132,16 @@ public sealed class OpenMinuteTests(ServicesFixture services)
         gaps[0].Count.ShouldBe(progress.LostMessages);
         gaps[0].LastMissingOffset.ShouldBe(gaps[0].Count - 1);
         gaps[0].LastStoredAt.ShouldBeNull("a new group had never stored this partition");
+
+        // Every report whose period overlaps the gap says so, whichever service it is about.
+        using var daemon = await harness.Store.BuildProjectionDaemonAsync();
+        await daemon.StartAllAsync();
+        await harness.Store.WaitForNonStaleProjectionDataAsync(Patience);
+        var now = DateTimeOffset.UtcNow;
+        var report = await SlaReportBuilder.BuildAsync(session, new SlaOptions(), "svc-0", now.AddDays(-1), now.AddMinutes(1), "UTC", null, CancellationToken.None);
+        report.InputGaps.Single().Count.ShouldBe(gaps[0].Count);
+        var before = await SlaReportBuilder.BuildAsync(session, new SlaOptions(), "svc-0", now.AddDays(-1), gaps[0].DetectedAt.AddDays(-2).AddDays(1), "UTC", null, CancellationToken.None);
+        before.InputGaps.Count.ShouldBe(1, "a partition never read before may have lost data from any time before");
     }
 
     /// <summary>Requests of the current minute (timestamps = now), over 3 services × 4 endpoints named "live-…".</summary>
