@@ -47,7 +47,7 @@ public static class OperationsRegistration
             .Add(new HealthCheckRegistration("postgresql", PostgreSqlCheck, failureStatus: null, tags: [Ready], timeout))
             .AddCheck<EventStoreSchemaHealthCheck>("event-store-schema", tags: [Ready], timeout: timeout)
             .AddCheck<BackupTargetHealthCheck>("backup-target", tags: [Ready], timeout: timeout)
-            // Projection lag against the high-water mark, for every async projection (latency_rollups today).
+            // Projection lag against the high-water mark, for every async projection: each latency_rollups_N shard and uptime_signals.
             .AddMartenAsyncDaemonHealthCheck(operations.MaxProjectionLag)
             // The lag check cannot see a frozen high-water mark (projections catch up to it and look fine); this
             // one can. It says something about the store, not this replica, so it shows on /health only.
