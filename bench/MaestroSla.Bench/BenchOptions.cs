@@ -81,7 +81,7 @@ internal sealed record BenchOptions
           --month-requests N        requests in the month of data behind the report, backup and restore figures (default 100000000; 0 skips)
           --month-services N        services in that month (default 20; --endpoints applies)
           --report-queries N        SLA reports timed on it, after 500 not timed (default 1000)
-          --rollup-shards N         Projections:RollupShards of the month's store and its restore (default 4)
+          --rollup-shards N         Projections:RollupShards of the month's store and its restore (default 2)
           --compare-rollup-shards 1,4,8   first rebuild the month's projections once with each shard count (timed; 0 skips)
           --flush-interval-ms N     KafkaIngestOptions.FlushInterval (default 500)
           --max-batch N             KafkaIngestOptions.MaxBatchMessages (default 100000)

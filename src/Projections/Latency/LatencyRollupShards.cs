@@ -20,10 +20,12 @@ public sealed class LatencyRollupShards
     public const string BaseName = "latency_rollups";
 
     /// <summary>
-    /// Four: enough for up to four projection nodes to each take a share, and on one node the four run side by side
-    /// — docs/benchmarks.md has the rebuild of the benchmark month with 1, 2, 4 and 8.
+    /// Two: two projection nodes can share the rollups, and the restore's rebuild of the benchmark month took as
+    /// long as with one shard, while four took 1.23× as long (docs/benchmarks.md, "Rollup shards"): every shard
+    /// reads and deserialises every request event, and the restore has little margin under its 60 s. Raise it to
+    /// spread the rollups over more nodes.
     /// </summary>
-    public const int DefaultCount = 4;
+    public const int DefaultCount = 2;
 
     /// <summary>More would mostly add reads: every shard reads every request event and keeps only its own.</summary>
     public const int MaxCount = 64;

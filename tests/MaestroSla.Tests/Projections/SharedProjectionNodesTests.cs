@@ -112,6 +112,36 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
         }
     }
 
+    [Fact]
+    public async Task a_solo_node_runs_every_rollup_shard_itself_with_marten_s_daemon_and_exact_totals()
+    {
+        await using var harness = await IngestHarness.CreateAsync(services, partitions: 1);
+        var traffic = TestTraffic.Requests(12_000, DateTimeOffset.UtcNow, services: 12, seed: 73);
+        await using var app = await RunningApp.StartAsync(harness.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Projections:Daemon"] = "Solo",
+            ["Projections:RollupShards"] = "3",
+            ["Caching:WarmOnStart"] = "false",
+        });
+        foreach (var chunk in traffic.Messages.Chunk(4_000))
+        {
+            var body = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes("[" + string.Join(",", chunk.Select(m => System.Text.Encoding.UTF8.GetString(m))) + "]"));
+            body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            var response = await app.Client.PostAsync("/api/ingest", body);
+            response.IsSuccessStatusCode.ShouldBeTrue(await response.Content.ReadAsStringAsync());
+        }
+
+        await using var store = new DocumentStore(MaestroSla.Api.Hosting.MaestroStore.Configure(new StoreOptions(), harness.ConnectionString, rollupShards: 3));
+        await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(90));
+        await using (var session = store.QuerySession())
+        {
+            var days = await session.Query<LatencyRollup>().Where(r => r.Grain == RollupGrain.Day && r.Endpoint == LatencyRollup.AllEndpoints).ToListAsync();
+            days.GroupBy(r => r.Service).ToDictionary(g => g.Key, g => g.Sum(r => r.Requests)).ShouldBe(traffic.RequestsByService, ignoreOrder: true);
+        }
+        // Marten's own daemon ran them: Wolverine was given no projection to place.
+        (await RollupShardAssignmentsAsync(harness)).ShouldBeEmpty();
+    }
+
     private void Report(string when, IReadOnlyDictionary<string, Guid> assigned, Guid firstNode, Guid secondNode)
     {
         foreach (var (agent, node) in assigned.OrderBy(a => a.Key, StringComparer.Ordinal))
