@@ -136,12 +136,13 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
     private static string WhyFull(BackupCatalog catalog, StoreIdentity identity, BackupType requested)
     {
         var wanted = requested == BackupType.Differential ? "full backup" : "backup";
+        var ownStore = catalog.Complete.Reverse().FirstOrDefault(m => identity.SameStore(m) && catalog.IsRestorable(m.BackupId));
         var newest = catalog.NewestRestorable();
-        return newest is null
-            ? $"no complete {wanted} on the target to build on"
-            : identity.SameStore(newest)
-                ? $"no complete {wanted} of this store's timeline {identity.Timeline} to build on (the newest, {newest.BackupId}, is of timeline {newest.Timeline})"
-                : $"no complete {wanted} of this store ({identity.StoreId}) to build on (the newest, {newest.BackupId}, is of {BackupCatalog.Describe(newest)})";
+        return ownStore is not null
+            ? $"no complete {wanted} of this store's timeline {identity.Timeline} to build on (this store's newest, {ownStore.BackupId}, is of timeline {ownStore.Timeline}: a restored copy starts a chain of its own)"
+            : newest is not null
+                ? $"no complete {wanted} of this store ({identity.StoreId}) to build on (the newest on the target, {newest.BackupId}, is of {BackupCatalog.Describe(newest)})"
+                : $"no complete {wanted} on the target to build on";
     }
 
     private async Task<BackupManifest> WriteSetAsync(

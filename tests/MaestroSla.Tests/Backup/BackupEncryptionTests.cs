@@ -90,6 +90,7 @@ public sealed class BackupEncryptionTests(ServicesFixture services)
             {
                 ["Backup:Encryption:Key"] = key,
                 ["Backup:Encryption:FrameBytes"] = "4096",
+                ["Backup:SegmentEvents"] = "100000",
             });
             await store.IngestAsync(1_500);
             var full = await store.BackupAsync(BackupType.Full);
@@ -119,46 +120,50 @@ public sealed class BackupEncryptionTests(ServicesFixture services)
 
             var fullManifest = await ManifestAsync(target, full.BackupId!);
             var manifest = await ManifestAsync(target, id);
-            var segment = manifest.Segments.First(s => s.Kind == SegmentKinds.Events);
-            var segmentFile = $"{id}/{segment.Name}";
-            var original = await ReadAsync(target, id, segment.Name);
+            // The frames of the full backup's events segment; validated and restored as the incremental's parent.
+            var set = full.BackupId!;
+            var segment = fullManifest.Segments.Single(s => s.Kind == SegmentKinds.Events);
+            var segmentFile = $"{set}/{segment.Name}";
+            var original = await ReadAsync(target, set, segment.Name);
             var originalManifest = await ReadAsync(target, id, BackupManifest.FileName);
-            var originalFullManifest = await ReadAsync(target, full.BackupId!, BackupManifest.FileName);
+            var originalFullManifest = await ReadAsync(target, set, BackupManifest.FileName);
             var frames = SealedFileTests.Frames(original);
             frames.Count.ShouldBeGreaterThan(2, "frames to swap and drop");
 
             // A flipped ciphertext byte.
             var flipped = original.ToArray();
             flipped[SealedFile.HeaderBytes + 100] ^= 0x01;
-            await target.PutBytesAsync(id, segment.Name, flipped, default);
+            await target.PutBytesAsync(set, segment.Name, flipped, default);
             await RefusedAsync(segmentFile, "SHA-256 mismatch");
 
             // Swapped frames, even by someone able to fix the manifest's hash and signature: the frames do not authenticate.
             byte[] swapped = [.. original.AsSpan(0, SealedFile.HeaderBytes), .. frames[1], .. frames[0], .. frames.Skip(2).SelectMany(f => f)];
             swapped.Length.ShouldBe(original.Length);
-            await target.PutBytesAsync(id, segment.Name, swapped, default);
+            await target.PutBytesAsync(set, segment.Name, swapped, default);
             await RefusedAsync(segmentFile, "SHA-256 mismatch");
-            await PutManifestAsync(target, ManifestSigning.Sign(WithSegment(manifest, segment, swapped), keys));
+            await PutManifestAsync(target, ManifestSigning.Sign(WithSegment(fullManifest, segment, swapped), keys));
             await RefusedAsync(segmentFile, "frame 0 does not authenticate");
-            await target.PutBytesAsync(id, BackupManifest.FileName, originalManifest, default);
+            await target.PutBytesAsync(set, BackupManifest.FileName, originalFullManifest, default);
 
             // Truncated at a frame boundary: the last frame is missing.
             var truncated = original[..^frames[^1].Length];
-            await target.PutBytesAsync(id, segment.Name, truncated, default);
+            await target.PutBytesAsync(set, segment.Name, truncated, default);
             await RefusedAsync(segmentFile, "bytes stored");
-            await PutManifestAsync(target, ManifestSigning.Sign(WithSegment(manifest, segment, truncated), keys));
+            await PutManifestAsync(target, ManifestSigning.Sign(WithSegment(fullManifest, segment, truncated), keys));
             await RefusedAsync(segmentFile, "truncated");
-            await target.PutBytesAsync(id, BackupManifest.FileName, originalManifest, default);
+            await target.PutBytesAsync(set, BackupManifest.FileName, originalFullManifest, default);
 
-            // Replaced with another valid sealed segment (the full backup's), its SHA-256 recomputed in the manifest.
-            var foreign = await ReadAsync(target, full.BackupId!, fullManifest.Segments[0].Name);
-            await target.PutBytesAsync(id, segment.Name, foreign, default);
-            await PutManifestAsync(target, WithSegment(manifest, segment, foreign) with { Signature = manifest.Signature });
-            await RefusedAsync($"{id}/{BackupManifest.FileName}", "signature does not verify");
-            await target.PutBytesAsync(id, segment.Name, original, default);
+            // Replaced with another valid sealed segment (the incremental's), its SHA-256 recomputed in the manifest.
+            var foreign = await ReadAsync(target, id, manifest.Segments[0].Name);
+            await target.PutBytesAsync(set, segment.Name, foreign, default);
+            await PutManifestAsync(target, WithSegment(fullManifest, segment, foreign) with { Signature = fullManifest.Signature });
+            await RefusedAsync($"{set}/{BackupManifest.FileName}", "signature does not verify");
+            await target.PutBytesAsync(set, segment.Name, original, default);
+            await target.PutBytesAsync(set, BackupManifest.FileName, originalFullManifest, default);
 
             // A forged manifest: fewer events, same signature.
-            await PutManifestAsync(target, manifest with { EventCount = manifest.EventCount - 1, Segments = manifest.Segments.Select(s => s == segment ? s with { Events = s.Events - 1 } : s).ToList() });
+            var first = manifest.Segments[0];
+            await PutManifestAsync(target, manifest with { EventCount = manifest.EventCount - 1, Segments = manifest.Segments.Select(s => s == first ? s with { Events = s.Events - 1 } : s).ToList() });
             await RefusedAsync($"{id}/{BackupManifest.FileName}", "signature does not verify");
             await target.PutBytesAsync(id, BackupManifest.FileName, originalManifest, default);
 
