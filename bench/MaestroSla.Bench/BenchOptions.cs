@@ -40,6 +40,9 @@ internal sealed record BenchOptions
     public int TimeoutMinutes { get; init; } = 30;
     public bool KeepData { get; init; }
 
+    /// <summary>Backup, validate and restore the month again sealed (AES-256-GCM) and signed, to price both.</summary>
+    public bool BackupCrypto { get; init; } = true;
+
     /// <summary>Set only in the load-generator child process.</summary>
     public bool LoadGeneratorRole { get; init; }
 
@@ -58,6 +61,7 @@ internal sealed record BenchOptions
           --partitions N            topic partitions (default 64)
           --month-requests N        requests in the month of data behind the report, backup and restore figures (default 100000000; 0 skips)
           --month-services N        services in that month (default 20; --endpoints applies)
+          --no-backup-crypto        skip the second backup/validate/restore of the month, sealed and signed (its cost vs plaintext)
           --report-queries N        SLA reports timed on it, after 500 not timed (default 1000)
           --flush-interval-ms N     KafkaIngestOptions.FlushInterval (default 500)
           --max-batch N             KafkaIngestOptions.MaxBatchMessages (default 100000)
@@ -108,6 +112,7 @@ internal sealed record BenchOptions
                 "--producer-config" => options with { ProducerConfig = With(options.ProducerConfig, Value(), name) },
                 "--timeout-minutes" => options with { TimeoutMinutes = (int)Long(Value(), name, min: 1) },
                 "--keep-data" => options with { KeepData = true },
+                "--no-backup-crypto" => options with { BackupCrypto = false },
                 "--role-load-generator" => options with { LoadGeneratorRole = true },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };

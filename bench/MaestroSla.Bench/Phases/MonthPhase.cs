@@ -6,6 +6,7 @@ using MaestroSla.Backup.Creating;
 using MaestroSla.Backup.Format;
 using MaestroSla.Backup.Restoring;
 using MaestroSla.Backup.Targets;
+using MaestroSla.Backup.Validating;
 using MaestroSla.Bench.Traffic;
 using MaestroSla.Ingest.Batching;
 using MaestroSla.Ingest.Storage;
@@ -24,7 +25,8 @@ internal sealed record MonthOutcome(
     QueryLatencies Reports,
     TimeSpan BackupDuration, long BackupBytes,
     TimeSpan RestoreDuration, TimeSpan ReplayDuration, TimeSpan RebuildDuration,
-    IReadOnlyList<string> Problems)
+    IReadOnlyList<string> Problems,
+    BackupCryptoCost? Crypto = null)
 {
     public bool Verified => Problems.Count == 0;
 }
@@ -34,6 +36,12 @@ internal sealed record MonthOutcome(
 /// latency over many queries, a full backup to a folder, and a restore of that backup into an empty database
 /// (verify, replay, rebuild) — the "month restored" figure.
 /// </summary>
+/// <summary>The same backup, validation and restore, plaintext and then sealed + signed.</summary>
+internal sealed record BackupCryptoCost(
+    TimeSpan PlainBackup, TimeSpan PlainValidate, TimeSpan PlainRestoreChecksAndReplay, TimeSpan PlainRestore,
+    TimeSpan SealedBackup, TimeSpan SealedValidate, TimeSpan SealedRestoreChecksAndReplay, TimeSpan SealedRestore,
+    long PlainBytes, long SealedBytes);
+
 internal static class MonthPhase
 {
     public static async Task<MonthOutcome> RunAsync(BenchOptions options, BenchEnvironment environment, DateTimeOffset now, CancellationToken ct)
@@ -104,10 +112,77 @@ internal static class MonthPhase
             await using var restored = new DocumentStore(MaestroStore.Configure(new StoreOptions(), restoredConnectionString));
             await CompareReportsAsync(store, restored, data, problems, ct);
 
+            BackupCryptoCost? crypto = null;
+            if (options.BackupCrypto)
+            {
+                clock.Restart();
+                var plainValidation = await new BackupValidator(target).ValidateAsync(backup.BackupId!, replay: false, ct);
+                var plainValidate = clock.Elapsed;
+                if (!plainValidation.Valid)
+                {
+                    problems.Add($"plaintext backup does not validate: {string.Join("; ", plainValidation.Problems)}");
+                }
+                crypto = await SealedAsync(store, environment, data, backupOptions.Compression, events, problems, ct) with
+                {
+                    PlainBackup = backupDuration,
+                    PlainValidate = plainValidate,
+                    PlainRestoreChecksAndReplay = run.Duration.Value - run.RebuildDuration.Value,
+                    PlainRestore = run.Duration.Value,
+                    PlainBytes = backup.Bytes,
+                };
+                Console.WriteLine($"  sealed + signed: backup {crypto.SealedBackup.TotalSeconds:0.0} s (plain {crypto.PlainBackup.TotalSeconds:0.0}), validate {crypto.SealedValidate.TotalSeconds:0.00} s (plain {crypto.PlainValidate.TotalSeconds:0.00}), restore checks + replay {crypto.SealedRestoreChecksAndReplay.TotalSeconds:0.0} s (plain {crypto.PlainRestoreChecksAndReplay.TotalSeconds:0.0})");
+            }
+
             return new MonthOutcome(
                 month, data.Services.Count, options.EndpointsPerService, data.Requests, data.Errors, events, jsonBytes,
                 stored, projected, rollups, reports, backupDuration, backup.Bytes,
-                run.Duration.Value, run.ReplayDuration.Value, run.RebuildDuration.Value, problems);
+                run.Duration.Value, run.ReplayDuration.Value, run.RebuildDuration.Value, problems, crypto);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The month backed up, validated and restored again with a key (AES-256-GCM frames of 1 MiB) and HMAC-signed
+    /// manifests: what encryption and signing cost against the plaintext run just before.
+    /// </summary>
+    private static async Task<BackupCryptoCost> SealedAsync(
+        DocumentStore store, BenchEnvironment environment, SyntheticServiceMonth data, System.IO.Compression.CompressionLevel compression,
+        long events, List<string> problems, CancellationToken ct)
+    {
+        var folder = Directory.CreateTempSubdirectory("maestrosla-bench-sealed-").FullName;
+        try
+        {
+            var target = new FolderBackupTarget(folder);
+            var sealedOptions = new BackupOptions
+            {
+                Compression = compression,
+                Encryption = { Key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)) },
+            };
+            var clock = Stopwatch.StartNew();
+            var backup = await new EventLogBackup(store, target, sealedOptions, TimeProvider.System).RunAsync(BackupType.Full, "benchmark", ct);
+            var backupDuration = clock.Elapsed;
+            if (backup.Events != events)
+            {
+                problems.Add($"sealed backup holds {backup.Events:N0} events, the store {events:N0}");
+            }
+            clock.Restart();
+            var validation = await new BackupValidator(target, sealedOptions.Keyring()).ValidateAsync(backup.BackupId!, replay: false, ct);
+            var validate = clock.Elapsed;
+            if (!validation.Valid)
+            {
+                problems.Add($"sealed backup does not validate: {string.Join("; ", validation.Problems)}");
+            }
+            var restoredConnectionString = await environment.CreateDatabaseAsync("maestrosla_month_restored_sealed");
+            var restore = new EventLogRestore(store, target, cs => MaestroStore.Configure(new StoreOptions(), cs), sealedOptions, TimeProvider.System);
+            var run = await restore.RestoreAsync(new RestoreRequest(backup.BackupId, null, restoredConnectionString), "benchmark", ct);
+            await using var restored = new DocumentStore(MaestroStore.Configure(new StoreOptions(), restoredConnectionString));
+            await CompareReportsAsync(store, restored, data, problems, ct);
+            return new BackupCryptoCost(
+                TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero,
+                backupDuration, validate, run.Duration!.Value - run.RebuildDuration!.Value, run.Duration.Value, 0, backup.Bytes);
         }
         finally
         {

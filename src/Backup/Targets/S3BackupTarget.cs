@@ -18,7 +18,12 @@ public sealed class S3BackupTarget : IBackupTarget, IDisposable
     private readonly S3TargetOptions _options;
     private readonly string _prefix;
 
-    public S3BackupTarget(S3TargetOptions options)
+    public S3BackupTarget(S3TargetOptions options) : this(options, httpClientFactory: null)
+    {
+    }
+
+    /// <param name="httpClientFactory">The SDK's HTTP clients; tests look at the headers actually sent through it.</param>
+    internal S3BackupTarget(S3TargetOptions options, HttpClientFactory? httpClientFactory)
     {
         _options = options;
         _prefix = string.IsNullOrEmpty(options.Prefix) || options.Prefix.EndsWith('/') ? options.Prefix : options.Prefix + "/";
@@ -30,6 +35,10 @@ public sealed class S3BackupTarget : IBackupTarget, IDisposable
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         };
+        if (httpClientFactory is not null)
+        {
+            config.HttpClientFactory = httpClientFactory;
+        }
         if (string.IsNullOrWhiteSpace(options.ServiceUrl))
         {
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
