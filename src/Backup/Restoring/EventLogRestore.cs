@@ -210,6 +210,7 @@ public sealed class EventLogRestore(
             var stateSegment = manifest.Segments.Single(s => s.Kind == SegmentKinds.State);
             await using var stream = new SegmentSource(await source.OpenReadAsync(manifest.BackupId, stateSegment.Name, ct), manifest, stateSegment, keys);
             newest = await BackupState.ReadAsync(stream.Compressed, ct);
+            await stream.DrainAsync(ct);
             foreach (var row in newest.History)
             {
                 history[row.Id] = row;

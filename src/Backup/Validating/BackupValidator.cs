@@ -105,7 +105,6 @@ public sealed class BackupValidator(IBackupTarget target, BackupKeyring? keys = 
 
         // From the top: a set is trusted when its signature holds, or when a trusted child pins its manifest.
         var pinnedByTrustedChild = false;
-        var trustedSets = new HashSet<string>(StringComparer.Ordinal);
         for (var i = chain.Count - 1; i >= 0; i--)
         {
             var manifest = chain[i];
@@ -134,10 +133,6 @@ public sealed class BackupValidator(IBackupTarget target, BackupKeyring? keys = 
                 }
             }
 
-            if (trusted)
-            {
-                trustedSets.Add(manifest.BackupId);
-            }
             pinnedByTrustedChild = false;
             if (i > 0)
             {
