@@ -1,5 +1,6 @@
 using Marten;
 using Npgsql;
+using Weasel.Core;
 using Weasel.Postgresql;
 using Weasel.Postgresql.Tables;
 
@@ -63,8 +64,15 @@ public sealed record StoreIdentity(
         }
     }
 
-    public static async Task EnsureTableAsync(NpgsqlConnection connection, string schema, CancellationToken ct) =>
-        await Table(schema).ApplyChangesAsync(connection, ct);
+    /// <summary>For stores configured without the backup module (a restore target, a benchmark's store): the same table, if missing.</summary>
+    public static async Task EnsureTableAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
+    {
+        // Weasel's ApplyChangesAsync would also do, but prints its DDL to the console.
+        var ddl = new StringWriter();
+        Table(schema).WriteCreateStatement(new PostgresqlMigrator { TableCreation = CreationStyle.CreateIfNotExists }, ddl);
+        await using var command = new NpgsqlCommand($"create schema if not exists {schema};\n{ddl}", connection);
+        await command.ExecuteNonQueryAsync(ct);
+    }
 
     /// <summary>Gives a restored copy its identity: the source's store on a new timeline (in the restore's transaction).</summary>
     internal static async Task WriteAsync(NpgsqlConnection connection, string schema, StoreIdentity identity, CancellationToken ct)
