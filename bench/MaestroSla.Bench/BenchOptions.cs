@@ -62,6 +62,9 @@ internal sealed record BenchOptions
     public static readonly string[] AllPhases = ["ingest", "live", "instances", "http"];
     public bool KeepData { get; init; }
 
+    /// <summary>Backup, validate and restore the month again sealed (AES-256-GCM) and signed, to price both.</summary>
+    public bool BackupCrypto { get; init; } = true;
+
     /// <summary>Set only in the load-generator child process.</summary>
     public bool LoadGeneratorRole { get; init; }
 
@@ -80,6 +83,7 @@ internal sealed record BenchOptions
           --partitions N            topic partitions (default 64)
           --month-requests N        requests in the month of data behind the report, backup and restore figures (default 100000000; 0 skips)
           --month-services N        services in that month (default 20; --endpoints applies)
+          --no-backup-crypto        skip the second backup/validate/restore of the month, sealed and signed (its cost vs plaintext)
           --report-queries N        SLA reports timed on it, after 500 not timed (default 1000)
           --rollup-shards N         Projections:RollupShards of the month's store and its restore (default 2)
           --compare-rollup-shards 1,4,8   first rebuild the month's projections once with each shard count (timed; 0 skips)
@@ -157,6 +161,7 @@ internal sealed record BenchOptions
                 "--producer-config" => options with { ProducerConfig = With(options.ProducerConfig, Value(), name) },
                 "--timeout-minutes" => options with { TimeoutMinutes = (int)Long(Value(), name, min: 1) },
                 "--keep-data" => options with { KeepData = true },
+                "--no-backup-crypto" => options with { BackupCrypto = false },
                 "--role-load-generator" => options with { LoadGeneratorRole = true },
                 "--phases" => options with { Phases = PhaseSet(Value()) },
                 "--live-series" => options with { LiveSeries = Ints(Value(), name) },

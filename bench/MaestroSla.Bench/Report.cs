@@ -139,6 +139,15 @@ internal static class Report
         Line($"| **month restored** into an empty database (checksums, replay, projection rebuild) | **{S(month.RestoreDuration.TotalSeconds)}** |");
         Line($"| … replay (binary COPY of the events) | {S(month.ReplayDuration.TotalSeconds)} = {N(month.Events / month.ReplayDuration.TotalSeconds)} events/s = {N(month.Requests / month.ReplayDuration.TotalSeconds)} represented requests/s |");
         Line($"| … projection rebuild | {S(month.RebuildDuration.TotalSeconds)} |");
+        if (month.Crypto is { } c)
+        {
+            static string Versus(TimeSpan plain, TimeSpan secured) =>
+                string.Create(Invariant, $"{plain.TotalSeconds:0.00} s → {secured.TotalSeconds:0.00} s ({(secured.TotalSeconds / plain.TotalSeconds - 1) * 100:+0;-0} %)");
+            Line($"| backup, plaintext → sealed (AES-256-GCM, 1 MiB frames) + HMAC-signed manifest, best of 3 alternating | {Versus(c.PlainBackup, c.SealedBackup)}; {c.PlainBytes / 1e6:0.0} → {c.SealedBytes / 1e6:0.0} MB |");
+            Line($"| validate (checksums; sealed: + every frame authenticated), best of 3 alternating | {Versus(c.PlainValidate, c.SealedValidate)} |");
+            Line($"| restore: checks + replay (the part encryption touches) | {Versus(c.PlainRestoreChecksAndReplay, c.SealedRestoreChecksAndReplay)} |");
+            Line($"| restore end to end (with the projection rebuild) | {Versus(c.PlainRestore, c.SealedRestore)} |");
+        }
         Line($"| verified (stored = generated; month reports count every request; restored reports = source reports) | {(month.Verified ? "yes" : "NO: " + string.Join("; ", month.Problems))} |");
         text.AppendLine();
     }

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using MaestroSla.Backup.Security;
 using MaestroSla.Backup.Targets;
 
 namespace MaestroSla.Backup;
@@ -38,9 +39,33 @@ public sealed class BackupOptions : BackupTargetOptions
     /// <summary>How long a restore waits for the rebuilt projections to catch up.</summary>
     public TimeSpan RebuildTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
+    public BackupEncryptionOptions Encryption { get; set; } = new();
+
+    public BackupSigningOptions Signing { get; set; } = new();
+
+    private BackupKeyring? _keyring;
+
+    /// <summary>The keys configured under Encryption and Signing, read once.</summary>
+    public BackupKeyring Keyring() => _keyring ??= BackupKeyring.From(this);
+
     public string? Problem() =>
-        SegmentEvents < 1 ? "Backup:SegmentEvents must be positive"
+        KeyProblem() is { } keys ? keys
+        : Encryption.FrameBytes is < 4096 or > SealedFile.MaxFrameBytes ? "Backup:Encryption:FrameBytes must be between 4096 and 16 MiB"
+        : SegmentEvents < 1 ? "Backup:SegmentEvents must be positive"
         : RebuildBatchSize < 1 ? "Backup:RebuildBatchSize must be positive"
         : DeadGapAfter < TimeSpan.Zero ? "Backup:DeadGapAfter must not be negative"
         : TargetProblem("Backup") ?? Replica?.TargetProblem("Backup:Replica");
+
+    private string? KeyProblem()
+    {
+        try
+        {
+            Keyring();
+            return null;
+        }
+        catch (BackupKeyConfigurationException ex)
+        {
+            return ex.Message;
+        }
+    }
 }

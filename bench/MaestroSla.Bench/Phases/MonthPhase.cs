@@ -6,6 +6,7 @@ using MaestroSla.Backup.Creating;
 using MaestroSla.Backup.Format;
 using MaestroSla.Backup.Restoring;
 using MaestroSla.Backup.Targets;
+using MaestroSla.Backup.Validating;
 using MaestroSla.Bench.Traffic;
 using MaestroSla.Ingest.Batching;
 using MaestroSla.Ingest.Storage;
@@ -24,7 +25,8 @@ internal sealed record MonthOutcome(
     QueryLatencies Reports,
     TimeSpan BackupDuration, long BackupBytes,
     TimeSpan RestoreDuration, TimeSpan ReplayDuration, TimeSpan RebuildDuration,
-    IReadOnlyList<string> Problems)
+    IReadOnlyList<string> Problems,
+    BackupCryptoCost? Crypto = null)
 {
     public bool Verified => Problems.Count == 0;
 }
@@ -34,6 +36,12 @@ internal sealed record MonthOutcome(
 /// latency over many queries, a full backup to a folder, and a restore of that backup into an empty database
 /// (verify, replay, rebuild) — the "month restored" figure.
 /// </summary>
+/// <summary>The same backup, validation and restore, plaintext and then sealed + signed.</summary>
+internal sealed record BackupCryptoCost(
+    TimeSpan PlainBackup, TimeSpan PlainValidate, TimeSpan PlainRestoreChecksAndReplay, TimeSpan PlainRestore,
+    TimeSpan SealedBackup, TimeSpan SealedValidate, TimeSpan SealedRestoreChecksAndReplay, TimeSpan SealedRestore,
+    long PlainBytes, long SealedBytes);
+
 internal static class MonthPhase
 {
     public static async Task<MonthOutcome> RunAsync(BenchOptions options, BenchEnvironment environment, DateTimeOffset now, CancellationToken ct)
@@ -105,10 +113,115 @@ internal static class MonthPhase
             await using var restored = new DocumentStore(MaestroStore.Configure(new StoreOptions(), restoredConnectionString, options.RollupShards));
             await CompareReportsAsync(store, restored, data, problems, ct);
 
+            BackupCryptoCost? crypto = null;
+            if (options.BackupCrypto)
+            {
+                // Plaintext and sealed backups and validations alternate, best of three each: on a machine shared with
+                // other work, runs minutes apart are not comparable.
+                var (plainBackup, plainValidate, sealedBackup, sealedValidate) = await AlternateAsync(store, backupOptions.Compression, events, problems, ct);
+                crypto = await SealedAsync(store, environment, data, backupOptions.Compression, events, problems, ct) with
+                {
+                    PlainBackup = plainBackup,
+                    PlainValidate = plainValidate,
+                    SealedBackup = sealedBackup,
+                    SealedValidate = sealedValidate,
+                    PlainRestoreChecksAndReplay = run.Duration.Value - run.RebuildDuration.Value,
+                    PlainRestore = run.Duration.Value,
+                    PlainBytes = backup.Bytes,
+                };
+                Console.WriteLine($"  sealed + signed: backup {crypto.SealedBackup.TotalSeconds:0.0} s (plain {crypto.PlainBackup.TotalSeconds:0.0}), validate {crypto.SealedValidate.TotalSeconds:0.00} s (plain {crypto.PlainValidate.TotalSeconds:0.00}), restore checks + replay {crypto.SealedRestoreChecksAndReplay.TotalSeconds:0.0} s (plain {crypto.PlainRestoreChecksAndReplay.TotalSeconds:0.0})");
+            }
+
             return new MonthOutcome(
                 month, data.Services.Count, options.EndpointsPerService, data.Requests, data.Errors, events, jsonBytes,
                 stored, projected, rollups, reports, backupDuration, backup.Bytes,
-                run.Duration.Value, run.ReplayDuration.Value, run.RebuildDuration.Value, problems);
+                run.Duration.Value, run.ReplayDuration.Value, run.RebuildDuration.Value, problems, crypto);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static async Task<(TimeSpan PlainBackup, TimeSpan PlainValidate, TimeSpan SealedBackup, TimeSpan SealedValidate)> AlternateAsync(
+        DocumentStore store, System.IO.Compression.CompressionLevel compression, long events, List<string> problems, CancellationToken ct)
+    {
+        var best = new[] { TimeSpan.MaxValue, TimeSpan.MaxValue, TimeSpan.MaxValue, TimeSpan.MaxValue };
+        var key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        for (var round = 0; round < 3; round++)
+        {
+            for (var sealed_ = 0; sealed_ < 2; sealed_++)
+            {
+                var folder = Directory.CreateTempSubdirectory("maestrosla-bench-alternate-").FullName;
+                try
+                {
+                    var target = new FolderBackupTarget(folder);
+                    var backupOptions = new BackupOptions { Compression = compression };
+                    if (sealed_ == 1)
+                    {
+                        backupOptions.Encryption.Key = key;
+                    }
+                    var clock = Stopwatch.StartNew();
+                    var backup = await new EventLogBackup(store, target, backupOptions, TimeProvider.System).RunAsync(BackupType.Full, "benchmark", ct);
+                    best[2 * sealed_] = Min(best[2 * sealed_], clock.Elapsed);
+                    clock.Restart();
+                    var validation = await new BackupValidator(target, backupOptions.Keyring()).ValidateAsync(backup.BackupId!, replay: false, ct);
+                    best[(2 * sealed_) + 1] = Min(best[(2 * sealed_) + 1], clock.Elapsed);
+                    if (backup.Events != events || !validation.Valid)
+                    {
+                        problems.Add($"backup {backup.BackupId} ({(sealed_ == 1 ? "sealed" : "plain")}): {backup.Events:N0} events, {string.Join("; ", validation.Problems)}");
+                    }
+                }
+                finally
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+        }
+        return (best[0], best[1], best[2], best[3]);
+
+        static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+    }
+
+    /// <summary>
+    /// The month backed up, validated and restored again with a key (AES-256-GCM frames of 1 MiB) and HMAC-signed
+    /// manifests: what encryption and signing cost against the plaintext run just before.
+    /// </summary>
+    private static async Task<BackupCryptoCost> SealedAsync(
+        DocumentStore store, BenchEnvironment environment, SyntheticServiceMonth data, System.IO.Compression.CompressionLevel compression,
+        long events, List<string> problems, CancellationToken ct)
+    {
+        var folder = Directory.CreateTempSubdirectory("maestrosla-bench-sealed-").FullName;
+        try
+        {
+            var target = new FolderBackupTarget(folder);
+            var sealedOptions = new BackupOptions
+            {
+                Compression = compression,
+                Encryption = { Key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)) },
+            };
+            var clock = Stopwatch.StartNew();
+            var backup = await new EventLogBackup(store, target, sealedOptions, TimeProvider.System).RunAsync(BackupType.Full, "benchmark", ct);
+            var backupDuration = clock.Elapsed;
+            if (backup.Events != events)
+            {
+                problems.Add($"sealed backup holds {backup.Events:N0} events, the store {events:N0}");
+            }
+            clock.Restart();
+            var validation = await new BackupValidator(target, sealedOptions.Keyring()).ValidateAsync(backup.BackupId!, replay: false, ct);
+            var validate = clock.Elapsed;
+            if (!validation.Valid)
+            {
+                problems.Add($"sealed backup does not validate: {string.Join("; ", validation.Problems)}");
+            }
+            var restoredConnectionString = await environment.CreateDatabaseAsync("maestrosla_month_restored_sealed");
+            var restore = new EventLogRestore(store, target, cs => MaestroStore.Configure(new StoreOptions(), cs), sealedOptions, TimeProvider.System);
+            var run = await restore.RestoreAsync(new RestoreRequest(backup.BackupId, null, restoredConnectionString), "benchmark", ct);
+            await using var restored = new DocumentStore(MaestroStore.Configure(new StoreOptions(), restoredConnectionString));
+            await CompareReportsAsync(store, restored, data, problems, ct);
+            return new BackupCryptoCost(
+                TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero,
+                backupDuration, validate, run.Duration!.Value - run.RebuildDuration!.Value, run.Duration.Value, 0, backup.Bytes);
         }
         finally
         {

@@ -1,10 +1,13 @@
 using MaestroSla.Backup.Catalog;
 using MaestroSla.Backup.Creating;
 using MaestroSla.Backup.Format;
+using MaestroSla.Backup.Identity;
+using MaestroSla.Backup.Rekeying;
 using MaestroSla.Backup.Replicating;
 using MaestroSla.Backup.Restoring;
 using MaestroSla.Backup.Retention;
 using MaestroSla.Backup.Runs;
+using MaestroSla.Backup.Security;
 using MaestroSla.Backup.Targets;
 using MaestroSla.Backup.Validating;
 using MaestroSla.Backup;
@@ -29,14 +32,22 @@ public sealed record BackupListing(
     int? Segments,
     bool Restorable,
     string? ChainProblem,
-    BackupValidation? Validation);
+    BackupValidation? Validation,
+    string? StoreId = null,
+    int? Timeline = null,
+    bool ThisStore = false,
+    bool ThisTimeline = false,
+    string? KeyId = null,
+    string? SignedWith = null,
+    string? FullBecause = null);
 
 public sealed record BackupRunList(IReadOnlyList<BackupRun> Backups, IReadOnlyList<RestoreRun> Restores);
 
 /// <summary>The body of POST /api/admin/restores.</summary>
 /// <param name="TargetConnectionString">The database to restore into; or else</param>
 /// <param name="Target">the name of one in Backup:RestoreTargets ("default" when neither is given).</param>
-public sealed record RestoreCommand(string? BackupId, DateTimeOffset? PointInTime, string? TargetConnectionString, string? Target, bool Force = false);
+/// <param name="AllowOtherStore">Restore a backup of another event store (one named by id): refused without it.</param>
+public sealed record RestoreCommand(string? BackupId, DateTimeOffset? PointInTime, string? TargetConnectionString, string? Target, bool Force = false, bool AllowOtherStore = false);
 
 /// <param name="Rpo">Recovery point objective as it stands: the age of the newest restorable backup.</param>
 /// <param name="Rto">Recovery time as last measured: the duration of the last successful restore.</param>
@@ -49,7 +60,13 @@ public sealed record BackupStatus(
     DateTimeOffset? LastRestoreAt,
     TimeSpan? Rto,
     int IncompleteSets,
-    BackupRun? LastBackupRun);
+    BackupRun? LastBackupRun,
+    string? StoreId = null,
+    int? Timeline = null,
+    DateTimeOffset? TimelineCreatedAt = null,
+    string? RestoredFrom = null,
+    string? KeyId = null,
+    int OtherStoresSets = 0);
 
 /// <summary>
 /// Admin endpoints over the backup operations in src/Backup (admin role: ApiAccess covers /api/admin). Long runs
@@ -73,8 +90,9 @@ public static class BackupEndpoints
 
     /// <summary>Every set on the target; ?verify=true also checks every segment's checksum (reads everything).</summary>
     [WolverineGet("/api/admin/backups")]
-    public static async Task<IReadOnlyList<BackupListing>> List(bool? verify, IBackupTarget target, BackupValidator validator, CancellationToken ct)
+    public static async Task<IReadOnlyList<BackupListing>> List(bool? verify, IBackupTarget target, BackupValidator validator, IDocumentStore store, CancellationToken ct)
     {
+        var identity = await StoreIdentity.GetOrCreateAsync(store, ct);
         var catalog = await BackupCatalog.LoadAsync(target, ct);
         var listings = new List<BackupListing>();
         foreach (var entry in catalog.Entries.Reverse())
@@ -85,7 +103,9 @@ public static class BackupEndpoints
             listings.Add(new BackupListing(
                 entry.Id, entry.Complete, entry.Problem, manifest?.Type, manifest?.ParentId, BackupCatalog.CreatedAt(entry),
                 manifest?.SequenceFrom, manifest?.SequenceTo, manifest?.EventCount, manifest?.TotalBytes, manifest?.Segments.Count,
-                entry.Complete && chainProblem is null && validation?.Valid != false, chainProblem, validation));
+                entry.Complete && chainProblem is null && validation?.Valid != false, chainProblem, validation,
+                manifest?.StoreId, manifest?.Timeline, manifest is not null && identity.SameStore(manifest), manifest is not null && identity.Made(manifest),
+                manifest?.Encryption?.KeyId, manifest?.Signature is { } signature ? $"{signature.Algorithm} {signature.KeyId}" : null, manifest?.FullBecause));
         }
         return listings;
     }
@@ -93,8 +113,21 @@ public static class BackupEndpoints
     /// <summary>Checksums of every segment of the backup and its chain; ?replay=true also re-reads and counts the events.</summary>
     /// <remarks>Not named Validate: Wolverine runs methods of that name as middleware before every endpoint of the class.</remarks>
     [WolverinePost("/api/admin/backups/{id}/validate")]
-    public static Task<BackupValidation> CheckBackup(string id, bool? replay, BackupValidator validator, CancellationToken ct) =>
-        validator.ValidateAsync(id, replay ?? false, ct);
+    public static async Task<IResult> CheckBackup(string id, bool? replay, IBackupTarget target, BackupValidator validator, CancellationToken ct)
+    {
+        var catalog = await BackupCatalog.LoadAsync(target, ct);
+        return catalog.Find(id) is null
+            ? NoSuchBackup(id)
+            : Results.Ok(await validator.ValidateAsync(catalog, id, replay ?? false, ct));
+    }
+
+    /// <summary>
+    /// Re-seals every set with the current key (Backup:Encryption:Key; the old ones in PreviousKeys) and re-signs
+    /// its manifest: new segments beside the old, read back and checked, manifest last, then the old ones deleted.
+    /// </summary>
+    [WolverinePost("/api/admin/backups/rekey")]
+    public static Task<IResult> Rekey(BackupRekey rekey, EventLogBackup backup, CancellationToken ct) =>
+        Problems(async () => Results.Ok(await backup.ExclusivelyAsync(token => rekey.RunAsync(token), ct)));
 
     [WolverinePost("/api/admin/backups/retention")]
     public static async Task<IResult> Retention(double? keepDays, int? keepCount, BackupRetention retention, CancellationToken ct)
@@ -117,7 +150,7 @@ public static class BackupEndpoints
 
     /// <summary>Copies the backup and its chain to Backup:Replica and validates the copy there.</summary>
     [WolverinePost("/api/admin/backups/{id}/replicate")]
-    public static async Task<IResult> Replicate(string id, BackupTargets targets, ILogger<BackupReplicator> logger, CancellationToken ct)
+    public static async Task<IResult> Replicate(string id, BackupTargets targets, BackupKeyring keys, ILogger<BackupReplicator> logger, CancellationToken ct)
     {
         if (targets.Replica is null)
         {
@@ -125,7 +158,7 @@ public static class BackupEndpoints
         }
         return await Problems(async () =>
         {
-            var result = await new BackupReplicator(targets.Primary, targets.Replica, logger).ReplicateAsync(id, ct);
+            var result = await new BackupReplicator(targets.Primary, targets.Replica, logger, keys).ReplicateAsync(id, ct);
             return result.Validation.Valid ? Results.Ok(result) : Results.UnprocessableEntity(result);
         });
     }
@@ -150,7 +183,7 @@ public static class BackupEndpoints
                     statusCode: StatusCodes.Status400BadRequest);
             }
         }
-        var request = new RestoreRequest(command.BackupId, command.PointInTime, connectionString, command.Force);
+        var request = new RestoreRequest(command.BackupId, command.PointInTime, connectionString, command.Force, command.AllowOtherStore);
         return await Problems(async () => wait == false
             ? await StartAsync<RestoreRun>(background, "restore", (token, started) => restore.RestoreAsync(request, "api", token, started), r => r.Id)
             : Results.Ok(await restore.RestoreAsync(request, "api", ct)));
@@ -161,7 +194,7 @@ public static class BackupEndpoints
     public static async Task<IResult> Run(string id, IQuerySession session, CancellationToken ct) =>
         await session.LoadAsync<BackupRun>(id, ct) is { } backup ? Results.Ok(backup)
         : await session.LoadAsync<RestoreRun>(id, ct) is { } restore ? Results.Ok(restore)
-        : Results.NotFound();
+        : Results.Problem(title: $"no backup or restore run {id}", statusCode: StatusCodes.Status404NotFound);
 
     [WolverineGet("/api/admin/backups/runs")]
     public static async Task<BackupRunList> Runs(int? limit, IQuerySession session, CancellationToken ct)
@@ -173,10 +206,12 @@ public static class BackupEndpoints
     }
 
     [WolverineGet("/api/admin/backups/status")]
-    public static async Task<BackupStatus> Status(IBackupTarget target, IQuerySession session, TimeProvider time, CancellationToken ct)
+    public static async Task<BackupStatus> Status(IBackupTarget target, IQuerySession session, IDocumentStore store, BackupKeyring keys, TimeProvider time, CancellationToken ct)
     {
+        var identity = await StoreIdentity.GetOrCreateAsync(store, ct);
         var catalog = await BackupCatalog.LoadAsync(target, ct);
-        var newest = catalog.NewestRestorable();
+        // The recovery point of this store: another database's backups on a shared target restore nothing of ours.
+        var newest = catalog.LatestFor(identity);
         var lastRestore = await session.Query<RestoreRun>()
             .Where(r => r.Status == RunStatus.Succeeded)
             .OrderByDescending(r => r.StartedAt).FirstOrDefaultAsync(ct);
@@ -190,7 +225,13 @@ public static class BackupEndpoints
             lastRestore?.StartedAt,
             lastRestore?.Duration,
             catalog.Entries.Count(e => !e.Complete),
-            lastRun);
+            lastRun,
+            identity.StoreId,
+            identity.Timeline,
+            identity.CreatedAt,
+            identity.RestoredFrom,
+            keys.Current?.Id,
+            catalog.Complete.Count(m => !identity.SameStore(m)));
     }
 
     /// <summary>
@@ -209,6 +250,9 @@ public static class BackupEndpoints
         return Results.Accepted($"/api/admin/backups/runs/{Uri.EscapeDataString(id(recorded))}", recorded);
     }
 
+    private static IResult NoSuchBackup(string id) =>
+        Results.Problem(title: $"no backup {id} on the backup target", statusCode: StatusCodes.Status404NotFound);
+
     /// <summary>What goes wrong in an operation, as the status code a client can act on.</summary>
     private static async Task<IResult> Problems(Func<Task<IResult>> operation)
     {
@@ -223,6 +267,18 @@ public static class BackupEndpoints
         catch (BackupNotRestorableException ex)
         {
             return Results.Problem(title: ex.Message, statusCode: StatusCodes.Status404NotFound);
+        }
+        catch (BackupOfAnotherStoreException ex)
+        {
+            return Results.Problem(title: ex.Message, statusCode: StatusCodes.Status409Conflict);
+        }
+        catch (BackupKeyConfigurationException ex)
+        {
+            return Results.Problem(title: ex.Message, statusCode: StatusCodes.Status409Conflict);
+        }
+        catch (BackupSealException ex)
+        {
+            return Results.Problem(title: ex.Message, statusCode: StatusCodes.Status422UnprocessableEntity);
         }
         catch (RestoreTargetNotEmptyException ex)
         {

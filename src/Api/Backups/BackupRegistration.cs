@@ -1,6 +1,8 @@
 using MaestroSla.Api.Hosting;
 using MaestroSla.Backup;
 using MaestroSla.Backup.Creating;
+using MaestroSla.Backup.Rekeying;
+using MaestroSla.Backup.Security;
 using MaestroSla.Backup.Restoring;
 using MaestroSla.Backup.Retention;
 using MaestroSla.Backup.Runs;
@@ -58,7 +60,12 @@ public static class BackupRegistration
             sp.GetRequiredService<IOptions<BackupOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<EventLogRestore>()));
-        services.AddSingleton(sp => new BackupValidator(sp.GetRequiredService<IBackupTarget>()));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<BackupOptions>>().Value.Keyring());
+        services.AddSingleton(sp => new BackupValidator(sp.GetRequiredService<IBackupTarget>(), sp.GetRequiredService<BackupKeyring>()));
+        services.AddSingleton(sp => new BackupRekey(
+            sp.GetRequiredService<IBackupTarget>(),
+            sp.GetRequiredService<IOptions<BackupOptions>>().Value,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<BackupRekey>()));
         services.AddSingleton(sp => new BackupRetention(sp.GetRequiredService<IBackupTarget>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<BackgroundRuns>();
         services.AddHostedService<ScheduledBackups>();

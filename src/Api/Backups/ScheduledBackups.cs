@@ -70,6 +70,7 @@ internal sealed class ScheduledBackups(
     EventLogBackup backup,
     BackupRetention retention,
     IBackupTarget target,
+    Marten.IDocumentStore store,
     IOptions<BackupScheduleOptions> options,
     TimeProvider time,
     ILogger<ScheduledBackups> logger) : BackgroundService
@@ -105,8 +106,10 @@ internal sealed class ScheduledBackups(
 
     private async Task RunDueAsync(BackupScheduleOptions schedule, CancellationToken ct)
     {
+        var identity = await MaestroSla.Backup.Identity.StoreIdentity.GetOrCreateAsync(store, ct);
         var catalog = await BackupCatalog.LoadAsync(target, ct);
-        var restorable = catalog.Complete.Where(m => catalog.IsRestorable(m.BackupId)).ToList();
+        // Only this store's timeline counts: another database's backups on a shared target are not ours to follow.
+        var restorable = catalog.Complete.Where(m => identity.Made(m) && catalog.IsRestorable(m.BackupId)).ToList();
         if (schedule.Due(time.GetUtcNow(), restorable) is not { } type)
         {
             return;

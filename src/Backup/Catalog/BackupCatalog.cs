@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text.Json;
 using MaestroSla.Backup.Format;
+using MaestroSla.Backup.Identity;
 using MaestroSla.Backup.Targets;
 
 namespace MaestroSla.Backup.Catalog;
 
 /// <summary>A set found on a target: complete when its manifest is there and readable.</summary>
-public sealed record BackupEntry(string Id, BackupManifest? Manifest, string? Problem)
+/// <param name="ManifestSha256">SHA-256 of the manifest as stored: what a child's ParentManifestSha256 pins.</param>
+public sealed record BackupEntry(string Id, BackupManifest? Manifest, string? Problem, string? ManifestSha256 = null)
 {
     public bool Complete => Manifest is not null && Problem is null;
 }
@@ -62,6 +64,11 @@ public sealed class BackupCatalog
                 return ([], $"{current}{(current == id ? "" : $", on which {id} depends,")} is not complete: {entry.Problem}");
             }
             var manifest = entry.Manifest!;
+            if (chain.Count > 0 && (!string.Equals(chain[^1].StoreId, manifest.StoreId, StringComparison.OrdinalIgnoreCase)
+                || !string.Equals(chain[^1].TimelineId, manifest.TimelineId, StringComparison.OrdinalIgnoreCase)))
+            {
+                return ([], $"{chain[^1].BackupId} ({Describe(chain[^1])}) builds on {current} ({Describe(manifest)}): a chain never mixes stores or timelines");
+            }
             if (chain.Count > 0 && chain[^1].SequenceFrom != manifest.SequenceTo)
             {
                 return ([], $"{chain[^1].BackupId} starts after sequence {chain[^1].SequenceFrom} but its parent {current} ends at {manifest.SequenceTo}");
@@ -86,19 +93,41 @@ public sealed class BackupCatalog
 
     public bool IsRestorable(string id) => ChainOf(id).Problem is null;
 
-    /// <summary>The newest complete set whose chain is whole: what "latest" means for restores and incrementals.</summary>
+    /// <summary>The newest (by creation time) complete set whose chain is whole, of any store.</summary>
     public BackupManifest? NewestRestorable(BackupType? type = null) =>
         Complete.Where(m => type is null || m.Type == type).Reverse().FirstOrDefault(m => IsRestorable(m.BackupId));
+
+    /// <summary>What an incremental or differential of <paramref name="identity"/> builds on: its own store and timeline only.</summary>
+    public BackupManifest? NewestRestorable(StoreIdentity identity, BackupType? type = null) =>
+        Complete.Where(m => identity.Made(m) && (type is null || m.Type == type)).Reverse().FirstOrDefault(m => IsRestorable(m.BackupId));
+
+    /// <summary>
+    /// "The latest" for a restore asked by <paramref name="identity"/>: the newest restorable set of its own
+    /// timeline, else of its store's other timelines (the one it was restored from). Never another store's.
+    /// </summary>
+    public BackupManifest? LatestFor(StoreIdentity identity) =>
+        NewestRestorable(identity)
+        ?? Complete.Where(identity.SameStore).Reverse().FirstOrDefault(m => IsRestorable(m.BackupId));
+
+    /// <summary>The highest timeline any set of <paramref name="storeId"/> on this target was made on.</summary>
+    public int HighestTimeline(string? storeId) =>
+        Complete.Where(m => m.StoreId is not null && string.Equals(m.StoreId, storeId, StringComparison.OrdinalIgnoreCase))
+            .Select(m => m.Timeline ?? 1).DefaultIfEmpty(0).Max();
+
+    public static string Describe(BackupManifest manifest) =>
+        manifest.StoreId is null ? "no store recorded (made before format 2)" : $"store {manifest.StoreId} timeline {manifest.Timeline}";
 
     private static async Task<BackupEntry> ReadEntryAsync(IBackupTarget target, string id, CancellationToken ct)
     {
         byte[] bytes;
+        string sha256;
         try
         {
             await using var stream = await target.OpenReadAsync(id, BackupManifest.FileName, ct);
             using var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, ct);
             bytes = buffer.ToArray();
+            sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
         }
         catch (BackupObjectMissingException)
         {
@@ -111,7 +140,7 @@ public sealed class BackupCatalog
                 ? new BackupEntry(id, null, $"manifest format {manifest.FormatVersion} is newer than this version reads ({BackupManifest.CurrentFormatVersion})")
                 : manifest.BackupId != id
                     ? new BackupEntry(id, null, $"manifest names backup {manifest.BackupId}, not {id}")
-                    : new BackupEntry(id, manifest, null);
+                    : new BackupEntry(id, manifest, null, sha256);
         }
         catch (JsonException ex)
         {
@@ -119,13 +148,16 @@ public sealed class BackupCatalog
         }
     }
 
+    /// <summary>
+    /// By creation time: sequence numbers of different stores (or timelines) sharing a target say nothing about
+    /// which set is newer. Within one store a later backup never ends below an earlier one.
+    /// </summary>
     private static int Compare(BackupEntry a, BackupEntry b)
     {
         if (a.Manifest is { } x && b.Manifest is { } y)
         {
-            var bySequence = x.SequenceTo.CompareTo(y.SequenceTo);
-            return bySequence != 0 ? bySequence
-                : x.CreatedAt != y.CreatedAt ? x.CreatedAt.CompareTo(y.CreatedAt)
+            return x.CreatedAt != y.CreatedAt ? x.CreatedAt.CompareTo(y.CreatedAt)
+                : x.SequenceTo != y.SequenceTo ? x.SequenceTo.CompareTo(y.SequenceTo)
                 : string.CompareOrdinal(a.Id, b.Id);
         }
         var byTime = (CreatedAt(a) ?? DateTimeOffset.MinValue).CompareTo(CreatedAt(b) ?? DateTimeOffset.MinValue);

@@ -1,7 +1,9 @@
 using System.Data;
 using MaestroSla.Backup.Catalog;
 using MaestroSla.Backup.Format;
+using MaestroSla.Backup.Identity;
 using MaestroSla.Backup.Runs;
+using MaestroSla.Backup.Security;
 using MaestroSla.Backup.Targets;
 using Marten;
 using Microsoft.Extensions.Logging;
@@ -43,16 +45,40 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
         }
     }
 
+    /// <summary>Runs <paramref name="work"/> while no backup of this store can start (rekey: parents must not change under a new child).</summary>
+    public async Task<T> ExclusivelyAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct)
+    {
+        await using var lockConnection = store.Storage.Database.CreateConnection();
+        await lockConnection.OpenAsync(ct);
+        if (!await ScalarAsync<bool>(lockConnection, $"select pg_try_advisory_lock({LockKey})", ct))
+        {
+            throw new BackupInProgressException();
+        }
+        try
+        {
+            return await work(ct);
+        }
+        finally
+        {
+            await ScalarAsync<bool>(lockConnection, $"select pg_advisory_unlock({LockKey})", CancellationToken.None);
+        }
+    }
+
     private async Task<BackupRun> RunLockedAsync(BackupType requested, string trigger, Action<BackupRun>? onStarted, CancellationToken ct)
     {
+        var identity = await StoreIdentity.GetOrCreateAsync(store, ct);
         var catalog = await BackupCatalog.LoadAsync(target, ct);
+        // Only a set of this store and timeline can be built on: another store's (a second database sharing the
+        // target) or another timeline's (the copy this one was restored from, or restored from this one) holds
+        // other events under the same sequence numbers.
         var parent = requested switch
         {
-            BackupType.Incremental => catalog.NewestRestorable(),
-            BackupType.Differential => catalog.NewestRestorable(BackupType.Full),
+            BackupType.Incremental => catalog.NewestRestorable(identity),
+            BackupType.Differential => catalog.NewestRestorable(identity, BackupType.Full),
             _ => null,
         };
         var type = parent is null ? BackupType.Full : requested;
+        var fullBecause = type == requested ? null : WhyFull(catalog, identity, requested);
         var startedAt = time.GetUtcNow();
         var started = time.GetTimestamp();
         var id = BackupIds.New(type, startedAt);
@@ -63,6 +89,10 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
             RequestedType = requested,
             Type = type,
             ParentId = parent?.BackupId,
+            FullBecause = fullBecause,
+            StoreId = identity.StoreId,
+            Timeline = identity.Timeline,
+            KeyId = options.Keyring().Current?.Id,
             Trigger = trigger,
             Target = target.Description,
             Status = RunStatus.Running,
@@ -74,12 +104,12 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
         onStarted?.Invoke(run);
         if (type != requested)
         {
-            _logger.LogInformation("No complete full backup on {Target} to build on: backup {Id} is a full one", target.Description, id);
+            _logger.LogInformation("Backup {Id} is a full one: {Reason}", id, fullBecause);
         }
 
         try
         {
-            var manifest = await WriteSetAsync(run, recorder, ct);
+            var manifest = await WriteSetAsync(run, recorder, identity, parent is null ? null : catalog.Find(parent.BackupId)?.ManifestSha256, ct);
             run.Status = RunStatus.Succeeded;
             run.Events = run.EventsDone = run.EventsTotal = manifest.EventCount;
             run.Bytes = manifest.TotalBytes;
@@ -103,8 +133,22 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
         return run;
     }
 
-    private async Task<BackupManifest> WriteSetAsync(BackupRun run, RunRecorder<BackupRun> recorder, CancellationToken ct)
+    private static string WhyFull(BackupCatalog catalog, StoreIdentity identity, BackupType requested)
     {
+        var wanted = requested == BackupType.Differential ? "full backup" : "backup";
+        var ownStore = catalog.Complete.Reverse().FirstOrDefault(m => identity.SameStore(m) && catalog.IsRestorable(m.BackupId));
+        var newest = catalog.NewestRestorable();
+        return ownStore is not null
+            ? $"no complete {wanted} of this store's timeline {identity.Timeline} to build on (this store's newest, {ownStore.BackupId}, is of timeline {ownStore.Timeline}: a restored copy starts a chain of its own)"
+            : newest is not null
+                ? $"no complete {wanted} of this store ({identity.StoreId}) to build on (the newest on the target, {newest.BackupId}, is of {BackupCatalog.Describe(newest)})"
+                : $"no complete {wanted} on the target to build on";
+    }
+
+    private async Task<BackupManifest> WriteSetAsync(
+        BackupRun run, RunRecorder<BackupRun> recorder, StoreIdentity identity, string? parentManifestSha256, CancellationToken ct)
+    {
+        var keys = options.Keyring();
         var tables = StoreTables.For(store);
         var workDirectory = Directory.CreateTempSubdirectory($"maestrosla-backup-{run.Id}-").FullName;
         try
@@ -138,7 +182,7 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
                     await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
                     while (await reader.ReadAsync(ct))
                     {
-                        segment ??= NewSegment(workDirectory, $"events-{segments.Count + 1:D6}.ndjson.gz", SegmentKinds.Events);
+                        segment ??= NewSegment(workDirectory, run.Id, $"events-{segments.Count + 1:D6}.ndjson.gz", SegmentKinds.Events, keys);
                         var (sequence, timestamp) = EventRecord.WriteLine(segment.Line, reader, columns);
                         segment.CountEvent(sequence, timestamp);
                         await segment.EndLineAsync(ct);
@@ -163,7 +207,7 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
                     segment = null;
                 }
 
-                segment = NewSegment(workDirectory, BackupState.SegmentName, SegmentKinds.State);
+                segment = NewSegment(workDirectory, run.Id, BackupState.SegmentName, SegmentKinds.State, keys);
                 var state = await BackupState.WriteAsync(connection, tables, from, to, segment, ct);
                 segments.Add(await FinishAsync(run, recorder, segment, events, ct));
                 segment = null;
@@ -193,7 +237,14 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
                 EventCount = events,
                 Schema = tables.EventSchema,
                 Segments = segments,
+                StoreId = identity.StoreId,
+                Timeline = identity.Timeline,
+                TimelineId = identity.TimelineId,
+                FullBecause = run.FullBecause,
+                Encryption = keys.Current is { } key ? new BackupEncryption(SealedFile.Algorithm, key.Id, options.Encryption.FrameBytes) : null,
+                ParentManifestSha256 = parentManifestSha256,
             };
+            manifest = ManifestSigning.Sign(manifest, keys);
             // Last: only now does the set exist as a backup.
             await target.PutBytesAsync(run.Id, BackupManifest.FileName, manifest.ToUtf8Json(), ct);
             return manifest;
@@ -204,8 +255,9 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
         }
     }
 
-    private SegmentFile NewSegment(string directory, string name, string kind) =>
-        new(Path.Combine(directory, name), name, kind, options.Compression);
+    private SegmentFile NewSegment(string directory, string setId, string name, string kind, BackupKeyring keys) =>
+        new(Path.Combine(directory, name), name, kind, options.Compression,
+            keys.Current is { } key ? (key, setId, options.Encryption.FrameBytes) : null);
 
     private async Task<BackupSegment> FinishAsync(BackupRun run, RunRecorder<BackupRun> recorder, SegmentFile segment, long eventsSoFar, CancellationToken ct)
     {

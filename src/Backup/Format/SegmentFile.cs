@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Compression;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using MaestroSla.Backup.Security;
 
 namespace MaestroSla.Backup.Format;
 
@@ -22,19 +23,25 @@ internal sealed class SegmentFile : IAsyncDisposable
 
     private readonly FileStream _file;
     private readonly HashingStream _hashing;
+    private readonly SealingStream? _sealing;
     private readonly GZipStream _gzip;
     private readonly ArrayBufferWriter<byte> _buffer = new(FlushAt * 2);
     private readonly Utf8JsonWriter _json;
     private bool _completed;
 
-    public SegmentFile(string path, string name, string kind, CompressionLevel level)
+    /// <param name="seal">When set, the gzip'd bytes are sealed (AES-256-GCM frames) under this key, bound to set/name.</param>
+    public SegmentFile(string path, string name, string kind, CompressionLevel level, (BackupKey Key, string SetId, int FrameBytes)? seal = null)
     {
         Path = path;
         Name = name;
         Kind = kind;
         _file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
         _hashing = new HashingStream(_file, leaveOpen: true);
-        _gzip = new GZipStream(_hashing, level, leaveOpen: true);
+        if (seal is { } s)
+        {
+            _sealing = new SealingStream(_hashing, s.Key, SealedFile.Identity(s.SetId, name), s.FrameBytes, leaveOpen: true);
+        }
+        _gzip = new GZipStream((Stream?)_sealing ?? _hashing, level, leaveOpen: true);
         _json = new Utf8JsonWriter(_buffer, WriterOptions);
     }
 
@@ -84,6 +91,10 @@ internal sealed class SegmentFile : IAsyncDisposable
     {
         await FlushBufferAsync(ct);
         await _gzip.DisposeAsync();
+        if (_sealing is not null)
+        {
+            await _sealing.FinishAsync(ct);
+        }
         await _file.FlushAsync(ct);
         _file.Flush(flushToDisk: true);
         _completed = true;
@@ -103,6 +114,10 @@ internal sealed class SegmentFile : IAsyncDisposable
         if (!_completed)
         {
             await _gzip.DisposeAsync();
+        }
+        if (_sealing is not null)
+        {
+            await _sealing.DisposeAsync();
         }
         await _hashing.DisposeAsync();
         await _file.DisposeAsync();

@@ -21,7 +21,7 @@ public sealed record ReplicationResult(
 /// segments first and manifest last, checking every segment's SHA-256 on the way, then validates the copy there.
 /// Sets already on the destination with the same manifest are not copied again.
 /// </summary>
-public sealed class BackupReplicator(IBackupTarget source, IBackupTarget destination, ILogger? logger = null)
+public sealed class BackupReplicator(IBackupTarget source, IBackupTarget destination, ILogger? logger = null, Security.BackupKeyring? keys = null)
 {
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
@@ -52,7 +52,9 @@ public sealed class BackupReplicator(IBackupTarget source, IBackupTarget destina
                 {
                     bytes += await CopySegmentAsync(manifest.BackupId, segment, workDirectory, ct);
                 }
-                await destination.PutBytesAsync(manifest.BackupId, BackupManifest.FileName, manifest.ToUtf8Json(), ct);
+                // The manifest's stored bytes, not a re-serialization: its hash is what a child pins and its
+                // signature covers.
+                await destination.PutBytesAsync(manifest.BackupId, BackupManifest.FileName, await ReadManifestAsync(manifest.BackupId, ct), ct);
                 copied.Add(manifest.BackupId);
                 _logger.LogInformation("Replicated backup {Id} ({Bytes} bytes so far) from {Source} to {Destination}",
                     manifest.BackupId, bytes, source.Description, destination.Description);
@@ -63,7 +65,7 @@ public sealed class BackupReplicator(IBackupTarget source, IBackupTarget destina
             Directory.Delete(workDirectory, recursive: true);
         }
 
-        var validation = await new BackupValidator(destination).ValidateAsync(backupId, replay: false, ct);
+        var validation = await new BackupValidator(destination, keys).ValidateAsync(backupId, replay: false, ct);
         return new ReplicationResult(backupId, source.Description, destination.Description, copied, alreadyThere, bytes, validation);
     }
 
@@ -86,7 +88,16 @@ public sealed class BackupReplicator(IBackupTarget source, IBackupTarget destina
         return segment.Bytes;
     }
 
+    private async Task<byte[]> ReadManifestAsync(string setId, CancellationToken ct)
+    {
+        await using var stream = await source.OpenReadAsync(setId, BackupManifest.FileName, ct);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, ct);
+        return buffer.ToArray();
+    }
+
     private static bool SameContent(BackupManifest a, BackupManifest b) =>
         a.SequenceFrom == b.SequenceFrom && a.SequenceTo == b.SequenceTo && a.Segments.Count == b.Segments.Count
+        && a.Signature == b.Signature
         && a.Segments.Zip(b.Segments).All(p => p.First.Name == p.Second.Name && p.First.Sha256 == p.Second.Sha256);
 }

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using MaestroSla.Backup.Catalog;
 using MaestroSla.Backup.Format;
+using MaestroSla.Backup.Identity;
 using MaestroSla.Backup.Runs;
 using MaestroSla.Backup.Targets;
 using MaestroSla.Backup.Validating;
@@ -17,7 +18,14 @@ namespace MaestroSla.Backup.Restoring;
 /// <param name="PointInTime">Only events recorded at or before this instant (and the state as of then).</param>
 /// <param name="TargetConnectionString">An empty database; the live one is refused.</param>
 /// <param name="Force">Restore over a database that already holds data (its tables in the store's schema are emptied).</param>
-public sealed record RestoreRequest(string? BackupId, DateTimeOffset? PointInTime, string TargetConnectionString, bool Force = false);
+/// <param name="AllowOtherStore">Restore a backup made of another event store than the one asking (named by id only).</param>
+public sealed record RestoreRequest(string? BackupId, DateTimeOffset? PointInTime, string TargetConnectionString, bool Force = false, bool AllowOtherStore = false);
+
+/// <summary>The backup named was made of another event store: restoring it needs the explicit flag.</summary>
+public sealed class BackupOfAnotherStoreException(string backupId, string problem) : InvalidOperationException(problem)
+{
+    public string BackupId { get; } = backupId;
+}
 
 public sealed class RestoreTargetNotEmptyException(string target, IReadOnlyList<string> tables)
     : InvalidOperationException($"{target} is not empty ({string.Join(", ", tables)} hold rows); restore with force to overwrite it")
@@ -50,15 +58,31 @@ public sealed class EventLogRestore(
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(request.TargetConnectionString);
         var pointInTime = request.PointInTime?.ToUniversalTime();
+        var asking = await StoreIdentity.GetOrCreateAsync(liveStore, ct);
         var catalog = await BackupCatalog.LoadAsync(target, ct);
         var backupId = request.BackupId
-            ?? catalog.NewestRestorable()?.BackupId
-            ?? throw new BackupNotRestorableException("latest", $"there is no complete backup on {target.Description}");
+            ?? catalog.LatestFor(asking)?.BackupId
+            ?? throw new BackupNotRestorableException("latest", $"there is no complete backup of this store ({asking.StoreId}) on {target.Description}; name another store's backup by id to restore it");
         var (chain, problem) = catalog.ChainOf(backupId);
         if (problem is not null)
         {
             throw new BackupNotRestorableException(backupId, problem);
         }
+        if (!asking.SameStore(chain[^1]) && !request.AllowOtherStore)
+        {
+            throw new BackupOfAnotherStoreException(backupId,
+                $"backup {backupId} is of {BackupCatalog.Describe(chain[^1])}, not of this store ({asking.StoreId}); restore it with allowOtherStore (CLI: --other-store) if that is meant");
+        }
+        // The restored copy is the backup's store on a timeline no set on this target was made on yet.
+        var source = chain[^1];
+        var restoredIdentity = new StoreIdentity(
+            source.StoreId ?? Guid.NewGuid().ToString(),
+            Math.Max(catalog.HighestTimeline(source.StoreId), source.Timeline ?? 0) + 1,
+            Guid.NewGuid().ToString(),
+            time.GetUtcNow(),
+            source.Timeline,
+            source.BackupId,
+            pointInTime);
 
         var startedAt = time.GetTimestamp();
         var run = new RestoreRun
@@ -73,6 +97,9 @@ public sealed class EventLogRestore(
             Status = RunStatus.Running,
             StartedAt = time.GetUtcNow(),
             EventsTotal = chain.Sum(m => m.EventCount),
+            StoreId = source.StoreId,
+            SourceTimeline = source.Timeline,
+            Timeline = restoredIdentity.Timeline,
         };
         var recorder = new RunRecorder<RestoreRun>(liveStore, run, time);
         await recorder.SaveAsync(ct);
@@ -81,7 +108,7 @@ public sealed class EventLogRestore(
             run.Id, backupId, string.Join(" → ", run.Chain), pointInTime is null ? "" : $" up to {pointInTime:O}", target.Description, run.Target);
         try
         {
-            await RestoreChainAsync(request, pointInTime, catalog, chain, run, recorder, ct);
+            await RestoreChainAsync(request, pointInTime, catalog, chain, restoredIdentity, run, recorder, ct);
             run.Status = RunStatus.Succeeded;
         }
         catch (Exception ex)
@@ -104,7 +131,7 @@ public sealed class EventLogRestore(
 
     private async Task RestoreChainAsync(
         RestoreRequest request, DateTimeOffset? pointInTime, BackupCatalog catalog, IReadOnlyList<BackupManifest> chain,
-        RestoreRun run, RunRecorder<RestoreRun> recorder, CancellationToken ct)
+        StoreIdentity restoredIdentity, RestoreRun run, RunRecorder<RestoreRun> recorder, CancellationToken ct)
     {
         var targetOptions = configureTarget(request.TargetConnectionString).WithRebuildPages(options.RebuildBatchSize);
         await using var targetStore = new DocumentStore(targetOptions);
@@ -131,7 +158,7 @@ public sealed class EventLogRestore(
         var staging = target.IsLocal ? null : Directory.CreateTempSubdirectory("maestrosla-restore-").FullName;
         try
         {
-            var validation = await new BackupValidator(target).ValidateAsync(catalog, chain[^1].BackupId, replay: false, staging, ct);
+            var validation = await new BackupValidator(target, options.Keyring()).ValidateAsync(catalog, chain[^1].BackupId, replay: false, staging, ct);
             if (!validation.Valid)
             {
                 throw new BackupCorruptException(chain[^1].BackupId, validation.BadSegments, validation.Problems);
@@ -144,9 +171,14 @@ public sealed class EventLogRestore(
                 await EmptyAsync(request.TargetConnectionString, occupied, ct);
             }
             await targetStore.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            await using (var connection = new NpgsqlConnection(request.TargetConnectionString))
+            {
+                await connection.OpenAsync(ct);
+                await StoreIdentity.EnsureTableAsync(connection, tables.Schema, ct);
+            }
 
             var replayStarted = time.GetTimestamp();
-            await LoadAsync(request.TargetConnectionString, tables, chain, source, pointInTime, run, recorder, ct);
+            await LoadAsync(request.TargetConnectionString, tables, chain, source, pointInTime, restoredIdentity, run, recorder, ct);
             run.ReplayDuration = time.GetElapsedTime(replayStarted);
             await recorder.SaveAsync(ct);
 
@@ -166,8 +198,9 @@ public sealed class EventLogRestore(
 
     private async Task LoadAsync(
         string connectionString, StoreTables tables, IReadOnlyList<BackupManifest> chain, IBackupTarget source,
-        DateTimeOffset? pointInTime, RestoreRun run, RunRecorder<RestoreRun> recorder, CancellationToken ct)
+        DateTimeOffset? pointInTime, StoreIdentity restoredIdentity, RestoreRun run, RunRecorder<RestoreRun> recorder, CancellationToken ct)
     {
+        var keys = options.Keyring();
         // The newest set's state describes the streams, dead letters and offsets at the end of the chain; offset
         // history is spread over the chain (each set has the rows of its own transactions).
         BackupState? newest = null;
@@ -175,8 +208,9 @@ public sealed class EventLogRestore(
         foreach (var manifest in chain)
         {
             var stateSegment = manifest.Segments.Single(s => s.Kind == SegmentKinds.State);
-            await using var stream = await source.OpenReadAsync(manifest.BackupId, stateSegment.Name, ct);
-            newest = await BackupState.ReadAsync(stream, ct);
+            await using var stream = new SegmentSource(await source.OpenReadAsync(manifest.BackupId, stateSegment.Name, ct), manifest, stateSegment, keys);
+            newest = await BackupState.ReadAsync(stream.Compressed, ct);
+            await stream.DrainAsync(ct);
             foreach (var row in newest.History)
             {
                 history[row.Id] = row;
@@ -195,7 +229,7 @@ public sealed class EventLogRestore(
             newest.Streams.Select(_ => 0L).ToArray(),
             newest.Streams.Select(s => s.TenantId ?? "*DEFAULT*").ToArray());
 
-        var highest = await CopyEventsAsync(connection, tables, chain, source, pointInTime, run, recorder, ct);
+        var highest = await CopyEventsAsync(connection, tables, chain, source, pointInTime, keys, run, recorder, ct);
 
         await ExecuteAsync(connection,
             $"""
@@ -275,6 +309,7 @@ public sealed class EventLogRestore(
         }
         run.KafkaOffsets = offsets.Count;
 
+        await StoreIdentity.WriteAsync(connection, tables.Schema, restoredIdentity, ct);
         await transaction.CommitAsync(ct);
     }
 
@@ -299,7 +334,7 @@ public sealed class EventLogRestore(
 
     private async Task<long> CopyEventsAsync(
         NpgsqlConnection connection, StoreTables tables, IReadOnlyList<BackupManifest> chain, IBackupTarget source,
-        DateTimeOffset? pointInTime, RestoreRun run, RunRecorder<RestoreRun> recorder, CancellationToken ct)
+        DateTimeOffset? pointInTime, Security.BackupKeyring keys, RestoreRun run, RunRecorder<RestoreRun> recorder, CancellationToken ct)
     {
         var present = await tables.EventColumnsAsync(connection, ct);
         var optional = EventRecord.OptionalColumns.Where(present.Contains).ToArray();
@@ -321,9 +356,9 @@ public sealed class EventLogRestore(
                     seen += segment.Events; // nothing in it is old enough
                     continue;
                 }
-                await using var stream = await source.OpenReadAsync(manifest.BackupId, segment.Name, ct);
-                await using var hashing = new HashingStream(stream);
-                await using (var gzip = new GZipStream(hashing, CompressionMode.Decompress, leaveOpen: true))
+                await using var segmentSource = new SegmentSource(await source.OpenReadAsync(manifest.BackupId, segment.Name, ct), manifest, segment, keys);
+                var hashing = segmentSource.Hashing;
+                await using (var gzip = new GZipStream(segmentSource.Compressed, CompressionMode.Decompress, leaveOpen: true))
                 {
                     using var lines = new NdjsonLineReader(gzip);
                     while (await lines.ReadLineAsync(ct))
@@ -343,7 +378,7 @@ public sealed class EventLogRestore(
                         }
                     }
                 }
-                await hashing.DrainAsync(ct);
+                await segmentSource.DrainAsync(ct);
                 // Checked before, checked again: a file changed since then must not slip into the database.
                 if (!string.Equals(hashing.Sha256Hex(), segment.Sha256, StringComparison.OrdinalIgnoreCase))
                 {

@@ -8,7 +8,8 @@ public sealed record RetentionResult(
     IReadOnlyList<string> Kept,
     IReadOnlyList<string> KeptForChains,
     IReadOnlyList<string> Deleted,
-    IReadOnlyList<string> IncompleteDeleted);
+    IReadOnlyList<string> IncompleteDeleted,
+    IReadOnlyList<string>? Locked = null);
 
 /// <summary>
 /// Deletes old backups by age and/or count without ever breaking a chain: whatever a kept backup builds on is
@@ -46,9 +47,13 @@ public sealed class BackupRetention(IBackupTarget target, TimeProvider time)
                 wanted.Add(manifest.BackupId);
             }
         }
-        if (catalog.NewestRestorable() is { } newest)
+        // Stores (or timelines) sharing the target each keep their newest restorable backup.
+        foreach (var timeline in catalog.Complete.GroupBy(m => (m.StoreId, m.TimelineId)))
         {
-            wanted.Add(newest.BackupId);
+            if (timeline.Reverse().FirstOrDefault(m => catalog.IsRestorable(m.BackupId)) is { } newest)
+            {
+                wanted.Add(newest.BackupId);
+            }
         }
 
         // Close over dependencies: a kept backup is only useful with its whole chain.
@@ -68,8 +73,15 @@ public sealed class BackupRetention(IBackupTarget target, TimeProvider time)
 
         // Newest first, so an interrupted run never leaves a backup whose parent is already gone.
         var deleted = new List<string>();
+        var locked = new List<string>();
         foreach (var manifest in newestFirst.Where(m => !kept.Contains(m.BackupId)))
         {
+            // Object Lock: the store would refuse anyway, and a half-deleted set is worse than a kept one.
+            if (await target.LockedUntilAsync(manifest.BackupId, ct) is { } until && until > now)
+            {
+                locked.Add($"{manifest.BackupId} (locked until {until:O})");
+                continue;
+            }
             await DeleteSetAsync(manifest.BackupId, ct);
             deleted.Add(manifest.BackupId);
         }
@@ -79,6 +91,11 @@ public sealed class BackupRetention(IBackupTarget target, TimeProvider time)
         {
             if (BackupCatalog.CreatedAt(entry) is { } started && now - started > IncompleteGrace)
             {
+                if (await target.LockedUntilAsync(entry.Id, ct) is { } until && until > now)
+                {
+                    locked.Add($"{entry.Id} (locked until {until:O})");
+                    continue;
+                }
                 await DeleteSetAsync(entry.Id, ct);
                 incompleteDeleted.Add(entry.Id);
             }
@@ -88,7 +105,8 @@ public sealed class BackupRetention(IBackupTarget target, TimeProvider time)
             newestFirst.Where(m => wanted.Contains(m.BackupId)).Select(m => m.BackupId).ToList(),
             newestFirst.Where(m => kept.Contains(m.BackupId) && !wanted.Contains(m.BackupId)).Select(m => m.BackupId).ToList(),
             deleted,
-            incompleteDeleted);
+            incompleteDeleted,
+            locked);
     }
 
     private async Task DeleteSetAsync(string id, CancellationToken ct)

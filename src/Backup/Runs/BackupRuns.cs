@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using MaestroSla.Backup.Format;
+using MaestroSla.Backup.Identity;
 using Marten;
 
 namespace MaestroSla.Backup.Runs;
@@ -23,6 +24,13 @@ public sealed class BackupRun
 
     public string? BackupId { get; set; }
     public string? ParentId { get; set; }
+
+    /// <summary>Why a requested incremental or differential was made as a full one.</summary>
+    public string? FullBecause { get; set; }
+
+    public string? StoreId { get; set; }
+    public int? Timeline { get; set; }
+    public string? KeyId { get; set; }
     public required string Trigger { get; set; }
     public required string Target { get; set; }
     public RunStatus Status { get; set; }
@@ -57,6 +65,13 @@ public sealed class RestoreRun
     public required string Target { get; set; }
 
     public required string Source { get; set; }
+
+    /// <summary>The store the backup was made of, and its timeline there.</summary>
+    public string? StoreId { get; set; }
+    public int? SourceTimeline { get; set; }
+
+    /// <summary>The restored copy's timeline: the same store, a new timeline, so its backups never chain onto the source's.</summary>
+    public int? Timeline { get; set; }
     public required string Trigger { get; set; }
     public RunStatus Status { get; set; }
     public DateTimeOffset StartedAt { get; set; }
@@ -85,6 +100,7 @@ public static class BackupStoreConfiguration
     {
         options.Schema.For<BackupRun>().Index(x => x.StartedAt);
         options.Schema.For<RestoreRun>().Index(x => x.StartedAt);
+        options.ConfigureStoreIdentity();
         return options;
     }
 }

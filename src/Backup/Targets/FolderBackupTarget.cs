@@ -7,7 +7,8 @@ public sealed class FolderBackupTarget(string root) : IBackupTarget
 
     public string Root { get; } = Path.GetFullPath(root);
 
-    public string Description => $"folder {Root}";
+    /// <summary>The folder's name only: descriptions end up in API answers and problem documents, server paths must not.</summary>
+    public string Description => $"folder '{Path.GetFileName(Root.TrimEnd(Path.DirectorySeparatorChar))}'";
 
     public bool IsLocal => true;
 

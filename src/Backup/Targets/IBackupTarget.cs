@@ -29,6 +29,9 @@ public interface IBackupTarget
     Task<Stream> OpenReadAsync(string setId, string name, CancellationToken ct);
 
     Task DeleteAsync(string setId, string name, CancellationToken ct);
+
+    /// <summary>Until when the set's objects cannot be deleted (S3 Object Lock); null when they can be now.</summary>
+    Task<DateTimeOffset?> LockedUntilAsync(string setId, CancellationToken ct) => Task.FromResult<DateTimeOffset?>(null);
 }
 
 public sealed class BackupObjectMissingException(string setId, string name)

@@ -18,7 +18,12 @@ public sealed class S3BackupTarget : IBackupTarget, IDisposable
     private readonly S3TargetOptions _options;
     private readonly string _prefix;
 
-    public S3BackupTarget(S3TargetOptions options)
+    public S3BackupTarget(S3TargetOptions options) : this(options, httpClientFactory: null)
+    {
+    }
+
+    /// <param name="httpClientFactory">The SDK's HTTP clients; tests look at the headers actually sent through it.</param>
+    internal S3BackupTarget(S3TargetOptions options, HttpClientFactory? httpClientFactory)
     {
         _options = options;
         _prefix = string.IsNullOrEmpty(options.Prefix) || options.Prefix.EndsWith('/') ? options.Prefix : options.Prefix + "/";
@@ -30,6 +35,10 @@ public sealed class S3BackupTarget : IBackupTarget, IDisposable
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         };
+        if (httpClientFactory is not null)
+        {
+            config.HttpClientFactory = httpClientFactory;
+        }
         if (string.IsNullOrWhiteSpace(options.ServiceUrl))
         {
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
@@ -95,7 +104,7 @@ public sealed class S3BackupTarget : IBackupTarget, IDisposable
             return;
         }
         var md5 = await Md5OfFileAsync(localPath, 0, length, ct);
-        var response = await _client.PutObjectAsync(new PutObjectRequest
+        var response = await _client.PutObjectAsync(WithServerSideOptions(new PutObjectRequest
         {
             BucketName = _options.Bucket,
             Key = Key(setId, name),
@@ -104,7 +113,7 @@ public sealed class S3BackupTarget : IBackupTarget, IDisposable
             // a silently corrupted object.
             UseChunkEncoding = false,
             MD5Digest = Convert.ToBase64String(md5),
-        }, ct);
+        }), ct);
         CheckETag(response.ETag, md5, name);
     }
 
@@ -115,14 +124,14 @@ public sealed class S3BackupTarget : IBackupTarget, IDisposable
         var md5 = MD5.HashData(content.Span);
 #pragma warning restore CA5351
         using var body = new MemoryStream(content.ToArray(), writable: false);
-        var response = await _client.PutObjectAsync(new PutObjectRequest
+        var response = await _client.PutObjectAsync(WithServerSideOptions(new PutObjectRequest
         {
             BucketName = _options.Bucket,
             Key = Key(setId, name),
             InputStream = body,
             UseChunkEncoding = false,
             MD5Digest = Convert.ToBase64String(md5),
-        }, ct);
+        }), ct);
         CheckETag(response.ETag, md5, name);
     }
 
@@ -142,11 +151,59 @@ public sealed class S3BackupTarget : IBackupTarget, IDisposable
     public async Task DeleteAsync(string setId, string name, CancellationToken ct) =>
         await _client.DeleteObjectAsync(_options.Bucket, Key(setId, name), ct);
 
+    /// <summary>The manifest is written last, so its retain-until date is the latest of its set.</summary>
+    public async Task<DateTimeOffset?> LockedUntilAsync(string setId, CancellationToken ct)
+    {
+        try
+        {
+            var head = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _options.Bucket, Key = Key(setId, "manifest.json") }, ct);
+            return head.ObjectLockRetainUntilDate is { } until && until > DateTime.UtcNow ? new DateTimeOffset(until.ToUniversalTime(), TimeSpan.Zero) : null;
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     public void Dispose() => _client.Dispose();
+
+    private PutObjectRequest WithServerSideOptions(PutObjectRequest request)
+    {
+        if (!string.IsNullOrEmpty(_options.ServerSideEncryption))
+        {
+            request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(_options.ServerSideEncryption);
+            if (!string.IsNullOrEmpty(_options.KmsKeyId))
+            {
+                request.ServerSideEncryptionKeyManagementServiceKeyId = _options.KmsKeyId;
+            }
+        }
+        if (!string.IsNullOrEmpty(_options.ObjectLock.Mode))
+        {
+            request.ObjectLockMode = ObjectLockMode.FindValue(_options.ObjectLock.Mode);
+            request.ObjectLockRetainUntilDate = RetainUntil();
+        }
+        return request;
+    }
+
+    private DateTime RetainUntil() => DateTime.UtcNow.AddDays(_options.ObjectLock.Days ?? 0);
 
     private async Task PutMultipartAsync(string key, string localPath, long length, CancellationToken ct)
     {
-        var upload = await _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _options.Bucket, Key = key }, ct);
+        var initiate = new InitiateMultipartUploadRequest { BucketName = _options.Bucket, Key = key };
+        if (!string.IsNullOrEmpty(_options.ServerSideEncryption))
+        {
+            initiate.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(_options.ServerSideEncryption);
+            if (!string.IsNullOrEmpty(_options.KmsKeyId))
+            {
+                initiate.ServerSideEncryptionKeyManagementServiceKeyId = _options.KmsKeyId;
+            }
+        }
+        if (!string.IsNullOrEmpty(_options.ObjectLock.Mode))
+        {
+            initiate.ObjectLockMode = ObjectLockMode.FindValue(_options.ObjectLock.Mode);
+            initiate.ObjectLockRetainUntilDate = RetainUntil();
+        }
+        var upload = await _client.InitiateMultipartUploadAsync(initiate, ct);
         try
         {
             var parts = new List<PartETag>();
@@ -186,8 +243,13 @@ public sealed class S3BackupTarget : IBackupTarget, IDisposable
         }
     }
 
-    private static void CheckETag(string? etag, byte[] md5, string what)
+    private void CheckETag(string? etag, byte[] md5, string what)
     {
+        if (_options.UsesKms)
+        {
+            // SSE-KMS objects' ETags are not the MD5 of their bytes; S3 checked the Content-MD5 sent instead.
+            return;
+        }
         // A single PUT's (or part's) ETag is the hex MD5 of the bytes the server stored.
         var stored = etag?.Trim('"');
         if (!string.Equals(stored, Convert.ToHexStringLower(md5), StringComparison.OrdinalIgnoreCase))

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using MaestroSla.Backup.Catalog;
 using MaestroSla.Backup.Format;
+using MaestroSla.Backup.Security;
 using MaestroSla.Backup.Targets;
 
 namespace MaestroSla.Backup.Validating;
@@ -19,11 +20,16 @@ public sealed record BackupValidation(
 
 /// <summary>
 /// Checks a backup as a restore would need it: its manifest and every ancestor's are there and join up back to a
-/// full backup, and every segment of the chain has the size and SHA-256 its manifest recorded. The optional replay
-/// check also decompresses and parses every line and compares event counts and sequence ranges.
+/// full backup of the same store and timeline, every segment of the chain has the size and SHA-256 its manifest
+/// recorded, sealed segments authenticate frame by frame under a configured key, and — when keys are configured —
+/// every manifest is signed (or pinned by a signed child through its parent hash) and every parent is the very
+/// manifest its child was made on. The optional replay check also decompresses and parses every line and compares
+/// event counts and sequence ranges. Problems name the file: "set/segment" or "set/manifest.json".
 /// </summary>
-public sealed class BackupValidator(IBackupTarget target)
+public sealed class BackupValidator(IBackupTarget target, BackupKeyring? keys = null)
 {
+    private readonly BackupKeyring _keys = keys ?? BackupKeyring.None;
+
     public async Task<BackupValidation> ValidateAsync(string backupId, bool replay, CancellationToken ct) =>
         await ValidateAsync(await BackupCatalog.LoadAsync(target, ct), backupId, replay, stagingDirectory: null, ct);
 
@@ -55,6 +61,8 @@ public sealed class BackupValidator(IBackupTarget target)
             chain = [entry.Manifest!];
         }
 
+        var unusable = CheckManifests(catalog, chain, problems, bad);
+
         int segments = 0;
         long bytes = 0, replayed = 0;
         foreach (var manifest in chain)
@@ -64,9 +72,10 @@ public sealed class BackupValidator(IBackupTarget target)
             {
                 problems.Add($"{manifest.BackupId}: manifest counts {manifest.EventCount} events but its segments {listed}");
             }
+            var readable = !unusable.Contains(manifest.BackupId);
             foreach (var segment in manifest.Segments)
             {
-                var check = await CheckSegmentAsync(manifest, segment, replay, stagingDirectory, ct);
+                var check = await CheckSegmentAsync(manifest, segment, replay && readable, readable, stagingDirectory, ct);
                 segments++;
                 bytes += check.Bytes;
                 replayed += check.Events;
@@ -80,59 +89,152 @@ public sealed class BackupValidator(IBackupTarget target)
         return new BackupValidation(backupId, problems.Count == 0, chain.Select(m => m.BackupId).ToList(), problems, bad, segments, bytes, replayed);
     }
 
-    private async Task<(long Bytes, long Events, string? Problem)> CheckSegmentAsync(
-        BackupManifest manifest, BackupSegment segment, bool replay, string? stagingDirectory, CancellationToken ct)
+    /// <summary>Keys, signatures and parent pins; returns the sets whose segments cannot be unsealed here (no key).</summary>
+    private HashSet<string> CheckManifests(BackupCatalog catalog, IReadOnlyList<BackupManifest> chain, List<string> problems, List<string> bad)
     {
-        Stream source;
+        var unusable = new HashSet<string>(StringComparer.Ordinal);
+        void Bad(BackupManifest manifest, string problem)
+        {
+            var file = $"{manifest.BackupId}/{BackupManifest.FileName}";
+            if (!bad.Contains(file))
+            {
+                bad.Add(file);
+            }
+            problems.Add($"{file}: {problem}");
+        }
+
+        // From the top: a set is trusted when its signature holds, or when a trusted child pins its manifest.
+        var pinnedByTrustedChild = false;
+        for (var i = chain.Count - 1; i >= 0; i--)
+        {
+            var manifest = chain[i];
+            if (manifest.Encryption is { } encryption && _keys.Find(encryption.KeyId) is null)
+            {
+                unusable.Add(manifest.BackupId);
+                Bad(manifest, $"its segments are sealed with key {encryption.KeyId}, which is not configured (Backup:Encryption:Key or PreviousKeys)");
+            }
+
+            bool trusted;
+            if (manifest.Signature is not null)
+            {
+                var problem = ManifestSigning.Problem(manifest, _keys);
+                trusted = problem is null;
+                if (!trusted)
+                {
+                    Bad(manifest, problem!);
+                }
+            }
+            else
+            {
+                trusted = pinnedByTrustedChild;
+                if (!trusted && _keys.Verifies && !_keys.AcceptUnsigned)
+                {
+                    Bad(manifest, "is not signed, and no signed set pins it (Backup:Signing:AcceptUnsigned accepts such sets)");
+                }
+            }
+
+            pinnedByTrustedChild = false;
+            if (i > 0)
+            {
+                var parent = chain[i - 1];
+                var stored = catalog.Find(parent.BackupId)?.ManifestSha256;
+                if (manifest.ParentManifestSha256 is { } pinned)
+                {
+                    // A parent re-sealed by rekey names the manifests it replaced; only its (checked) signature makes that count.
+                    var replaced = parent.Signature is not null && ManifestSigning.Problem(parent, _keys) is null
+                        && parent.ReplacesManifests?.Contains(pinned, StringComparer.OrdinalIgnoreCase) == true;
+                    if (!string.Equals(pinned, stored, StringComparison.OrdinalIgnoreCase) && !replaced)
+                    {
+                        Bad(parent, $"replaced: {manifest.BackupId} was made on a parent manifest with SHA-256 {pinned}, this one has {stored}");
+                    }
+                    else
+                    {
+                        pinnedByTrustedChild = trusted;
+                    }
+                }
+            }
+        }
+        return unusable;
+    }
+
+    private async Task<(long Bytes, long Events, string? Problem)> CheckSegmentAsync(
+        BackupManifest manifest, BackupSegment segment, bool replay, bool unseal, string? stagingDirectory, CancellationToken ct)
+    {
+        Stream stored;
         try
         {
-            source = await target.OpenReadAsync(manifest.BackupId, segment.Name, ct);
+            stored = await target.OpenReadAsync(manifest.BackupId, segment.Name, ct);
         }
         catch (BackupObjectMissingException)
         {
             return (0, 0, "missing");
         }
 
-        await using var hashing = new HashingStream(source);
+        var sealed_ = manifest.Encryption is not null;
+        await using var source = new SegmentSource(stored, manifest, segment, _keys);
         long events = 0;
-        string? replayProblem = null;
-        if (stagingDirectory is not null)
+        string? readProblem = null;
+        string? staged = null;
+        try
         {
-            var directory = Directory.CreateDirectory(Path.Combine(stagingDirectory, manifest.BackupId)).FullName;
-            await using var staged = new FileStream(Path.Combine(directory, segment.Name), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            await hashing.CopyToAsync(staged, ct);
-        }
-        else if (replay)
-        {
-            try
+            if (stagingDirectory is not null)
+            {
+                var directory = Directory.CreateDirectory(Path.Combine(stagingDirectory, manifest.BackupId)).FullName;
+                staged = Path.Combine(directory, segment.Name);
+                await using var file = new FileStream(staged, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                await source.Hashing.CopyToAsync(file, ct);
+            }
+            else if (replay)
             {
                 events = segment.Kind == SegmentKinds.Events
-                    ? await ReplayEventsAsync(hashing, manifest, segment, ct)
-                    : await ReplayStateAsync(hashing, ct);
+                    ? await ReplayEventsAsync(source.Compressed, manifest, segment, ct)
+                    : await ReplayStateAsync(source.Compressed, ct);
+                await source.DrainAsync(ct);
             }
-            catch (Exception ex) when (ex is InvalidDataException or JsonException or FormatException or InvalidOperationException)
+            else if (sealed_ && unseal)
             {
-                replayProblem = $"unreadable: {ex.Message}";
+                // Authenticating every frame costs little (AES-GCM at GB/s) and catches what a hash alone cannot
+                // tell: a frame that is not this file's.
+                await source.DrainAsync(ct);
             }
-            await hashing.DrainAsync(ct);
         }
-        else
+        catch (Exception ex) when (ex is InvalidDataException or JsonException or FormatException or InvalidOperationException or BackupSealException)
         {
-            await hashing.DrainAsync(ct);
+            readProblem = ex is BackupSealException ? ex.Message : $"unreadable: {ex.Message}";
+        }
+        await source.Hashing.DrainAsync(ct);
+
+        if (staged is not null && sealed_ && unseal && readProblem is null)
+        {
+            readProblem = await AuthenticateAsync(staged, manifest, segment, ct);
         }
 
-        var sha256 = hashing.Sha256Hex();
-        if (hashing.Length64 != segment.Bytes)
+        var sha256 = source.Hashing.Sha256Hex();
+        if (source.Hashing.Length64 != segment.Bytes)
         {
-            return (hashing.Length64, events, $"{hashing.Length64} bytes stored, {segment.Bytes} expected");
+            return (source.Hashing.Length64, events, $"{source.Hashing.Length64} bytes stored, {segment.Bytes} expected");
         }
         if (!string.Equals(sha256, segment.Sha256, StringComparison.OrdinalIgnoreCase))
         {
-            return (hashing.Length64, events, $"SHA-256 mismatch (stored {sha256}, manifest {segment.Sha256})");
+            return (source.Hashing.Length64, events, $"SHA-256 mismatch (stored {sha256}, manifest {segment.Sha256})");
         }
-        return (hashing.Length64, events, replayProblem);
+        return (source.Hashing.Length64, events, readProblem);
     }
 
+    private async Task<string?> AuthenticateAsync(string path, BackupManifest manifest, BackupSegment segment, CancellationToken ct)
+    {
+        try
+        {
+            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await using var source = new SegmentSource(file, manifest, segment, _keys);
+            await source.DrainAsync(ct);
+            return null;
+        }
+        catch (BackupSealException ex)
+        {
+            return ex.Message;
+        }
+    }
     private static async Task<long> ReplayEventsAsync(Stream compressed, BackupManifest manifest, BackupSegment segment, CancellationToken ct)
     {
         await using var gzip = new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: true);

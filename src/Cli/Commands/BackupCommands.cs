@@ -25,6 +25,7 @@ internal static class BackupCommands
         command.Subcommands.Add(Create(context));
         command.Subcommands.Add(List(context));
         command.Subcommands.Add(Validate(context));
+        command.Subcommands.Add(Rekey(context));
         return command;
     }
 
@@ -34,10 +35,11 @@ internal static class BackupCommands
         var toTime = new Option<DateTimeOffset?>("--to-time") { Description = "Point in time: replay only events recorded up to this moment (ISO-8601)" };
         var target = new Option<string?>("--target") { Description = "Where to restore (database or schema, as the API names it; default: the API's)" };
         var force = new Option<bool>("--force") { Description = "Restore over a target that is not empty" };
+        var otherStore = new Option<bool>("--other-store") { Description = "The backup named was made of another event store: restore it anyway" };
         var timeout = TimeoutOption();
         var command = new Command("restore", "Replays a backup chain into an empty target (POST api/admin/restores), with progress")
         {
-            backupId, toTime, target, force, timeout,
+            backupId, toTime, target, force, otherStore, timeout,
         };
         command.SetAction((parse, ct) => MaestroCli.Guard(context, async () =>
         {
@@ -48,6 +50,7 @@ internal static class BackupCommands
                 ["pointInTime"] = parse.GetValue(toTime),
                 ["target"] = parse.GetValue(target),
                 ["force"] = parse.GetValue(force),
+                ["allowOtherStore"] = parse.GetValue(otherStore),
             };
             var description = parse.GetValue(backupId) is { } id ? $"restoring {id}" : "restoring the latest backup";
             var result = await RunWithProgressAsync(context, api, description, "api/admin/restores",
@@ -119,6 +122,23 @@ internal static class BackupCommands
             var result = await RunWithProgressAsync(context, api, $"validating {parse.GetValue(id)}", null,
                 token => api.SendJsonAsync(HttpMethod.Post, path, null, token), TimeSpan.FromHours(1), ct);
             return Report(context, "validation", result);
+        }));
+        return command;
+    }
+
+    private static Command Rekey(CliContext context)
+    {
+        var command = new Command("rekey",
+            "Re-seals every backup set with the service's current key and re-signs its manifest (POST api/admin/backups/rekey); old keys must still be in Backup:Encryption:PreviousKeys");
+        command.SetAction((parse, ct) => MaestroCli.Guard(context, async () =>
+        {
+            using var api = context.Connect(parse);
+            var result = await RunWithProgressAsync(context, api, "re-sealing backups", null,
+                token => api.SendJsonAsync(HttpMethod.Post, "api/admin/backups/rekey", null, token), TimeSpan.FromHours(2), ct);
+            var refused = result.ValueKind == JsonValueKind.Object && result.TryGetProperty("refused", out var list)
+                && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() > 0;
+            var exit = Report(context, "rekey", result);
+            return refused ? 1 : exit;
         }));
         return command;
     }
