@@ -9,9 +9,11 @@ internal sealed record StreamRow(string Id, string? Type, string? TenantId);
 /// <summary>A dead-letter document as Marten stored it: the body stays raw JSON.</summary>
 internal sealed record DeadLetterRow(string Id, string Data, DateTimeOffset? LastModified, Guid? Version, string? DotnetType);
 
-internal sealed record OffsetRow(string Group, string Topic, int Partition, long NextOffset, DateTimeOffset UpdatedAt);
+// Resume and ClosedBefore: where ingest's held requests start and the minute before which all is stored (null in
+// rows written before ingest held open minutes, and in backups taken before; then ingest resumes at NextOffset).
+internal sealed record OffsetRow(string Group, string Topic, int Partition, long NextOffset, DateTimeOffset UpdatedAt, long? Resume = null, DateTimeOffset? ClosedBefore = null);
 
-internal sealed record OffsetHistoryRow(long Id, string Group, string Topic, int Partition, long NextOffset, DateTimeOffset CommittedAt);
+internal sealed record OffsetHistoryRow(long Id, string Group, string Topic, int Partition, long NextOffset, DateTimeOffset CommittedAt, long? Resume = null, DateTimeOffset? ClosedBefore = null);
 
 /// <summary>
 /// The state segment: what is not an event but must come back with them. Streams (ids and types, so a restore
@@ -80,7 +82,7 @@ internal sealed class BackupState
         }
 
         await using (var command = Command(connection,
-            $"select consumer_group, topic, partition, next_offset, updated_at from {tables.KafkaOffsets} order by 1, 2, 3"))
+            $"select consumer_group, topic, partition, next_offset, updated_at, resume_offset, closed_before from {tables.KafkaOffsets} order by 1, 2, 3"))
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
@@ -92,6 +94,7 @@ internal sealed class BackupState
                 json.WriteNumber("partition"u8, reader.GetInt32(2));
                 json.WriteNumber("next"u8, reader.GetInt64(3));
                 json.WriteString("updatedAt"u8, reader.GetFieldValue<DateTimeOffset>(4));
+                WriteHeld(json, reader, 5);
                 json.WriteEndObject();
                 await file.EndLineAsync(ct);
                 offsets++;
@@ -111,7 +114,7 @@ internal sealed class BackupState
             ), later as (
                 select distinct xmin::text::bigint as x, timestamp as t from {tables.Events} where seq_id > $2
             )
-            select h.id, h.consumer_group, h.topic, h.partition, h.next_offset, h.committed_at
+            select h.id, h.consumer_group, h.topic, h.partition, h.next_offset, h.committed_at, h.resume_offset, h.closed_before
             from {tables.KafkaOffsetHistory} h
             join tx on h.xmin::text::bigint = tx.x and h.committed_at = tx.t
             where not exists (select 1 from later where later.x = tx.x and later.t = tx.t)
@@ -130,6 +133,7 @@ internal sealed class BackupState
                 json.WriteNumber("partition"u8, reader.GetInt32(3));
                 json.WriteNumber("next"u8, reader.GetInt64(4));
                 json.WriteString("committedAt"u8, reader.GetFieldValue<DateTimeOffset>(5));
+                WriteHeld(json, reader, 6);
                 json.WriteEndObject();
                 await file.EndLineAsync(ct);
                 history++;
@@ -169,14 +173,14 @@ internal sealed class BackupState
                     state.Offsets.Add(new OffsetRow(
                         line.GetProperty("group").GetString()!, line.GetProperty("topic").GetString()!,
                         line.GetProperty("partition").GetInt32(), line.GetProperty("next").GetInt64(),
-                        line.GetProperty("updatedAt").GetDateTimeOffset()));
+                        line.GetProperty("updatedAt").GetDateTimeOffset(), Resume(line), ClosedBefore(line)));
                     break;
                 case "offsetHistory":
                     state.History.Add(new OffsetHistoryRow(
                         line.GetProperty("id").GetInt64(),
                         line.GetProperty("group").GetString()!, line.GetProperty("topic").GetString()!,
                         line.GetProperty("partition").GetInt32(), line.GetProperty("next").GetInt64(),
-                        line.GetProperty("committedAt").GetDateTimeOffset()));
+                        line.GetProperty("committedAt").GetDateTimeOffset(), Resume(line), ClosedBefore(line)));
                     break;
                 default:
                     // A kind written by a newer version: not understood, so not restored.
@@ -184,6 +188,25 @@ internal sealed class BackupState
             }
         }
         return state;
+    }
+
+    private static long? Resume(JsonElement line) =>
+        line.TryGetProperty("resume", out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt64() : null;
+
+    private static DateTimeOffset? ClosedBefore(JsonElement line) =>
+        line.TryGetProperty("closedBefore", out var value) && value.ValueKind == JsonValueKind.String ? value.GetDateTimeOffset() : null;
+
+    /// <summary>Where ingest's held requests start, and the minute before which everything read is stored, when set.</summary>
+    private static void WriteHeld(Utf8JsonWriter json, NpgsqlDataReader reader, int ordinal)
+    {
+        if (!reader.IsDBNull(ordinal))
+        {
+            json.WriteNumber("resume"u8, reader.GetInt64(ordinal));
+        }
+        if (!reader.IsDBNull(ordinal + 1))
+        {
+            json.WriteString("closedBefore"u8, reader.GetFieldValue<DateTimeOffset>(ordinal + 1));
+        }
     }
 
     private static string? OptionalString(JsonElement line, string name) =>

@@ -272,7 +272,7 @@ public sealed class EventLogRestore(
 
         var restoredHistory = history.Values.Where(h => pointInTime is null || h.CommittedAt <= pointInTime).OrderBy(h => h.Id).ToList();
         await using (var importer = await connection.BeginBinaryImportAsync(
-            $"copy {tables.KafkaOffsetHistory} (id, consumer_group, topic, partition, next_offset, committed_at) from stdin (format binary)", ct))
+            $"copy {tables.KafkaOffsetHistory} (id, consumer_group, topic, partition, next_offset, committed_at, resume_offset, closed_before) from stdin (format binary)", ct))
         {
             foreach (var row in restoredHistory)
             {
@@ -283,6 +283,8 @@ public sealed class EventLogRestore(
                 await importer.WriteAsync(row.Partition, NpgsqlDbType.Integer, ct);
                 await importer.WriteAsync(row.NextOffset, NpgsqlDbType.Bigint, ct);
                 await importer.WriteAsync(row.CommittedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
+                await WriteNullableAsync(importer, row.Resume, NpgsqlDbType.Bigint, ct);
+                await WriteNullableAsync(importer, row.ClosedBefore?.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
             }
             await importer.CompleteAsync(ct);
         }
@@ -294,7 +296,7 @@ public sealed class EventLogRestore(
 
         var offsets = KafkaOffsetsAsOf(restoredHistory, pointInTime is null ? newest.Offsets : []);
         await using (var importer = await connection.BeginBinaryImportAsync(
-            $"copy {tables.KafkaOffsets} (consumer_group, topic, partition, next_offset, updated_at) from stdin (format binary)", ct))
+            $"copy {tables.KafkaOffsets} (consumer_group, topic, partition, next_offset, updated_at, resume_offset, closed_before) from stdin (format binary)", ct))
         {
             foreach (var row in offsets)
             {
@@ -304,6 +306,8 @@ public sealed class EventLogRestore(
                 await importer.WriteAsync(row.Partition, NpgsqlDbType.Integer, ct);
                 await importer.WriteAsync(row.NextOffset, NpgsqlDbType.Bigint, ct);
                 await importer.WriteAsync(row.UpdatedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
+                await WriteNullableAsync(importer, row.Resume, NpgsqlDbType.Bigint, ct);
+                await WriteNullableAsync(importer, row.ClosedBefore?.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
             }
             await importer.CompleteAsync(ct);
         }
@@ -323,7 +327,7 @@ public sealed class EventLogRestore(
         var last = new Dictionary<(string, string, int), OffsetRow>();
         foreach (var row in historyById)
         {
-            last[(row.Group, row.Topic, row.Partition)] = new OffsetRow(row.Group, row.Topic, row.Partition, row.NextOffset, row.CommittedAt);
+            last[(row.Group, row.Topic, row.Partition)] = new OffsetRow(row.Group, row.Topic, row.Partition, row.NextOffset, row.CommittedAt, row.Resume, row.ClosedBefore);
         }
         foreach (var row in latestWithoutHistory)
         {
