@@ -40,6 +40,27 @@ public sealed class ApiClient : IDisposable
         return await response.Content.ReadAsStringAsync(ct);
     }
 
+    /// <summary>A probe (/health): 503 answers "something is Unhealthy" with the same document, so it is no error here.</summary>
+    public async Task<string> GetProbeAsync(string path, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.GetAsync(path, ct);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new ApiException($"cannot reach {_http.BaseAddress}: {ex.Message} (set --url or MAESTROSLA_URL)");
+        }
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync(ct);
+            return response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.ServiceUnavailable
+                ? body
+                : throw new ApiException($"GET {path} answered {(int)response.StatusCode} {response.StatusCode}", response.StatusCode);
+        }
+    }
+
     public async Task<(string Body, Uri? Location, HttpStatusCode Status)> SendTextAsync(HttpMethod method, string path, string? body, string contentType, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -164,6 +164,19 @@ public sealed class OperationsSampler(
         return ConsumerLag.Sum(Offsets(latest), Offsets(earliest), stored);
     }
 
+    /// <summary>The recorded pause reason is the whole exception text, stack trace included: its first line says what failed.</summary>
+    private static string FirstLine(string? reason)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            return "no reason recorded";
+        }
+        var line = reason.AsSpan().Trim();
+        var end = line.IndexOfAny('\r', '\n');
+        line = end < 0 ? line : line[..end];
+        return line.Length <= 300 ? line.ToString() : string.Concat(line[..300], "…");
+    }
+
     private static Dictionary<int, long> Offsets(ListOffsetsResult result)
     {
         var offsets = new Dictionary<int, long>(result.ResultInfos.Count);
@@ -214,7 +227,7 @@ public sealed class OperationsSampler(
                 // A stop without a failure is a shutdown or a hand-over, not a halt.
                 if (state.ShardName != HighWaterMark && (state.AgentStatus == "Paused" || (state.AgentStatus == "Stopped" && state.Failure is not null)))
                 {
-                    halted[state.ShardName] = $"{state.AgentStatus}: {state.Failure?.Message ?? state.PauseReason ?? "no reason recorded"}";
+                    halted[state.ShardName] = $"{state.AgentStatus}: {FirstLine(state.Failure?.Message ?? state.PauseReason)}";
                 }
             }
             return new ProjectionSample(at, behind, null, halted);

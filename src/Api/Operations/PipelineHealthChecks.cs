@@ -120,7 +120,8 @@ public sealed class ProjectionsHealthCheck(OperationsSampler sampler, Projection
         foreach (var (shard, failures) in monitor.Shards)
         {
             data[$"{shard}.errors"] = failures.Errors;
-            data[$"{shard}.pauses"] = failures.Pauses;
+            data[$"{shard}.pauses"] = failures.Pauses + failures.Stops;
+            data[$"{shard}.halted"] = failures.Halted;
             if (failures.Halted)
             {
                 halted[shard] = $"halted after {failures.Errors} error(s): {failures.LastError}";

@@ -6,12 +6,12 @@ using MaestroSla.Ingest.Kafka;
 namespace MaestroSla.Api.Operations;
 
 /// <summary>One shard's failures as this process's async daemon published them.</summary>
-public sealed record ShardFailures(long Errors, long Pauses, long Stops, bool Halted, DateTimeOffset? LastAt, string? LastError);
+public sealed record ShardFailures(long Errors, long Pauses, long Stops, bool Halted, long HaltedAtSequence, DateTimeOffset? LastAt, string? LastError);
 
 /// <summary>
 /// Listens to the async daemon of this process (its shard-state tracker) and counts, per shard, the states that
 /// carried an exception, the pauses (the daemon retries later) and the stops. A shard is halted from a pause or
-/// stop until the daemon reports it started or advancing again. Only a process that runs the daemon sees these;
+/// stop until the daemon reports it advancing again. Only a process that runs the daemon sees these;
 /// every replica sees a halted shard through the progression rows instead (<see cref="OperationsSampler"/>).
 /// </summary>
 public sealed class ProjectionDaemonMonitor(IServiceProvider services, ILogger<ProjectionDaemonMonitor> logger) : IHostedService, IObserver<ShardState>
@@ -57,15 +57,15 @@ public sealed class ProjectionDaemonMonitor(IServiceProvider services, ILogger<P
         }
         var error = failed ? IngestProgress.Describe(value.Exception) : value.PauseReason;
         _shards.AddOrUpdate(value.ShardName,
-            _ => Next(new ShardFailures(0, 0, 0, false, null, null), action, failed, halting, error, value.Timestamp),
-            (_, current) => Next(current, action, failed, halting, error, value.Timestamp));
+            _ => Next(new ShardFailures(0, 0, 0, false, 0, null, null), action, failed, halting, error, value),
+            (_, current) => Next(current, action, failed, halting, error, value));
         if (halting)
         {
             logger.LogError(value.Exception, "Projection shard {Shard} {Action} at sequence {Sequence}", value.ShardName, action, value.Sequence);
         }
     }
 
-    private static ShardFailures Next(ShardFailures current, ShardAction action, bool failed, bool halting, string? error, DateTimeOffset at) =>
+    private static ShardFailures Next(ShardFailures current, ShardAction action, bool failed, bool halting, string? error, ShardState state) =>
         halting || failed
             ? current with
             {
@@ -73,11 +73,13 @@ public sealed class ProjectionDaemonMonitor(IServiceProvider services, ILogger<P
                 Pauses = current.Pauses + (action == ShardAction.Paused ? 1 : 0),
                 Stops = current.Stops + (action == ShardAction.Stopped ? 1 : 0),
                 Halted = halting || current.Halted,
-                LastAt = at,
+                HaltedAtSequence = halting ? state.Sequence : current.HaltedAtSequence,
+                LastAt = state.Timestamp,
                 LastError = error ?? current.LastError,
             }
-            // Started or advancing again: running, the counts stay.
-            : current with { Halted = false };
+            // Past the sequence it halted at: running again, the counts stay. A restart or a heartbeat is no proof
+            // (a poison event fails the restarted shard again at the same place).
+            : current.Halted && action == ShardAction.Updated && state.Sequence > current.HaltedAtSequence ? current with { Halted = false } : current;
 
     public void OnCompleted()
     {

@@ -120,6 +120,7 @@ internal static class ReportCommands
             {
                 context.Console.MarkupLine("[grey]No service has recorded anything yet.[/]");
             }
+            await PipelineHealth.PrintAsync(context.Console, api, ct);
             return 0;
         }));
         return command;
