@@ -67,6 +67,10 @@ public sealed class TelemetryConsumer(
     private long _closedBeforeMinute;
     private long _clockReadAt = long.MinValue;
 
+    // The newest request timestamp read (UTC ticks), and whether the last poll found nothing to read.
+    private long _newestRequestTicks;
+    private bool _caughtUp;
+
     // Without the stored offsets a partition cannot start safely, so keep asking until the database answers.
     private readonly ResiliencePipeline _untilDatabaseAnswers = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
@@ -122,6 +126,7 @@ public sealed class TelemetryConsumer(
 
                 RefreshClock();
                 var result = Consume(consumer, ct);
+                _caughtUp = result is null;
                 // A group callback inside Consume may have asked for a rewind; then this message is read again.
                 if (_rewindNeeded)
                 {
@@ -271,6 +276,11 @@ public sealed class TelemetryConsumer(
             _filling.HasClosedContent = true;
             return;
         }
+        var requestTicks = message.Decoded.Request.Timestamp.UtcTicks;
+        if (requestTicks > _newestRequestTicks)
+        {
+            _newestRequestTicks = requestTicks;
+        }
         var minute = IngestBatch.MinuteOf(message.Decoded.Request.Timestamp);
         if (minute < _closedBeforeMinute || !_options.HoldOpenMinutes)
         {
@@ -320,17 +330,27 @@ public sealed class TelemetryConsumer(
             _options.Topic, partition, gap.FirstMissingOffset, gap.LastMissingOffset, gap.Count);
     }
 
+    /// <summary>
+    /// Minutes end by the clock of the traffic: the wall clock while the consumer keeps up (or has nothing to read),
+    /// the newest request read while it is behind. Otherwise a consumer minutes behind would find every minute it reads
+    /// ended and store one event per series and batch — more writes exactly when it can least afford them.
+    /// </summary>
     private void RefreshClock()
     {
-        var now = Environment.TickCount64;
-        if (now < _clockReadAt + 200)
+        var ticks = Environment.TickCount64;
+        if (ticks < _clockReadAt + 200)
         {
             return;
         }
-        _clockReadAt = now;
-        _closedBeforeMinute = _options.HoldOpenMinutes
-            ? IngestBatch.MinuteOf(time.GetUtcNow() - _options.OpenMinuteGrace)
-            : long.MaxValue;
+        _clockReadAt = ticks;
+        if (!_options.HoldOpenMinutes)
+        {
+            _closedBeforeMinute = long.MaxValue;
+            return;
+        }
+        var now = time.GetUtcNow();
+        var trafficNow = _caughtUp || _newestRequestTicks == 0 ? now : new DateTimeOffset(Math.Min(now.UtcTicks, _newestRequestTicks), TimeSpan.Zero);
+        _closedBeforeMinute = IngestBatch.MinuteOf(trafficNow - _options.OpenMinuteGrace);
     }
 
     /// <summary>
