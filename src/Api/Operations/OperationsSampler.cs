@@ -41,6 +41,9 @@ public sealed class OperationsSampler(
     private volatile ProjectionSample? _projectionSample;
     private volatile RecordsSample? _recordsSample;
 
+    /// <summary>When this process began to sample: "no backup yet" counts from here.</summary>
+    public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
+
     /// <summary>Null until the first sample, or when this process talks to no Kafka.</summary>
     public KafkaSample? Kafka => _kafkaSample;
 

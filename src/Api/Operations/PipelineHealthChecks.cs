@@ -147,8 +147,6 @@ public sealed class BackupAgeHealthCheck(OperationsSampler sampler, IOptions<Bac
     /// <summary>How late a scheduled backup may be before it counts as missing: one interval plus half of one.</summary>
     public const double AllowedIntervals = 1.5;
 
-    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
-
     public static TimeSpan? Interval(BackupScheduleOptions schedule) =>
         new[] { schedule.FullEvery, schedule.DifferentialEvery, schedule.IncrementalEvery }.Where(t => t is not null).Min();
 
@@ -170,7 +168,7 @@ public sealed class BackupAgeHealthCheck(OperationsSampler sampler, IOptions<Bac
         if (records.LastBackupAt is not { } last)
         {
             // A first backup is due at start; give it the same allowance as any other.
-            var waited = now - _startedAt;
+            var waited = now - sampler.StartedAt;
             return Task.FromResult(waited > allowed
                 ? HealthCheckResult.Degraded($"no successful backup yet, {IngestHealthCheck.Seconds(waited)} after start (allowed {IngestHealthCheck.Seconds(allowed)}){failure}", data: data)
                 : HealthCheckResult.Healthy($"no successful backup yet; the first is due{failure}", data));
