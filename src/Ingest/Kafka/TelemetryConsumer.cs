@@ -348,9 +348,16 @@ public sealed class TelemetryConsumer(
             _closedBeforeMinute = long.MaxValue;
             return;
         }
+        if (!_caughtUp && _newestRequestTicks == 0)
+        {
+            // Nothing read yet and the topic not drained: no clock to go by; everything read counts as open for now.
+            return;
+        }
         var now = time.GetUtcNow();
-        var trafficNow = _caughtUp || _newestRequestTicks == 0 ? now : new DateTimeOffset(Math.Min(now.UtcTicks, _newestRequestTicks), TimeSpan.Zero);
-        _closedBeforeMinute = IngestBatch.MinuteOf(trafficNow - _options.OpenMinuteGrace);
+        var trafficNow = _caughtUp ? now : new DateTimeOffset(Math.Min(now.UtcTicks, _newestRequestTicks), TimeSpan.Zero);
+        // Never backwards: a request taken as ended when it was read must still be ended when its batch is stored
+        // (else it would be held without its offset remembered), and a partition's stored C only grows.
+        _closedBeforeMinute = Math.Max(_closedBeforeMinute, IngestBatch.MinuteOf(trafficNow - _options.OpenMinuteGrace));
     }
 
     /// <summary>

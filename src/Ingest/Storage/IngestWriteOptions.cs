@@ -12,17 +12,15 @@ public sealed class IngestWriteOptions
 
     /// <summary>
     /// PostgreSQL ends an ingest session that sits inside its transaction doing nothing for this long, rolling it
-    /// back. A healthy writer idles only while it serialises a batch's events between statements (inside Marten's
-    /// SaveChanges): on a starved host that took seconds, and 5 s rolled healthy batches back (docs/benchmarks.md).
+    /// back, so a frozen instance holds its partitions' rows no longer. A healthy writer idles only while it
+    /// serialises a batch's events between statements (inside Marten's SaveChanges); on a host starved of CPU that
+    /// took seconds and rolled healthy batches back (docs/benchmarks.md) — raise it there, at the price of a longer
+    /// wait for whoever takes a frozen instance's partitions over.
     /// </summary>
-    public TimeSpan IdleInTransactionTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan IdleInTransactionTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>
-    /// A statement that waits this long for a row lock (a partition's offsets) fails and the batch is read again.
-    /// Longer than the idle timeout, so that a writer taking over a frozen instance's partitions waits for PostgreSQL
-    /// to end that instance's transaction rather than failing first.
-    /// </summary>
-    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(40);
+    /// <summary>A statement that waits this long for a row lock (a partition's offsets) fails and the batch is read again.</summary>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Longest any one ingest statement may run.</summary>
     public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(60);
