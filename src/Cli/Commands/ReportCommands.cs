@@ -40,13 +40,8 @@ internal static class ReportCommands
         command.SetAction((parse, ct) => MaestroCli.Guard(context, async () =>
         {
             using var api = context.Connect(parse);
-            var query = new List<string>();
-            Add(query, "month", parse.GetValue(month));
-            Add(query, "from", parse.GetValue(from)?.ToString("O", CultureInfo.InvariantCulture));
-            Add(query, "to", parse.GetValue(to)?.ToString("O", CultureInfo.InvariantCulture));
-            Add(query, "tz", parse.GetValue(tz));
+            var query = PeriodQuery(parse, month, from, to, tz, asOf);
             Add(query, "endpoint", parse.GetValue(endpoint));
-            Add(query, "asOf", parse.GetValue(asOf)?.ToString("O", CultureInfo.InvariantCulture));
             var selectedFormat = parse.GetValue(format)!;
             if (selectedFormat == "csv")
             {
@@ -154,13 +149,8 @@ internal static class ReportCommands
         command.SetAction((parse, ct) => MaestroCli.Guard(context, async () =>
         {
             using var api = context.Connect(parse);
-            var query = new List<string>();
-            Add(query, "month", parse.GetValue(month));
-            Add(query, "from", parse.GetValue(from)?.ToString("O", CultureInfo.InvariantCulture));
-            Add(query, "to", parse.GetValue(to)?.ToString("O", CultureInfo.InvariantCulture));
-            Add(query, "tz", parse.GetValue(tz));
+            var query = PeriodQuery(parse, month, from, to, tz, asOf);
             Add(query, "service", parse.GetValue(service));
-            Add(query, "asOf", parse.GetValue(asOf)?.ToString("O", CultureInfo.InvariantCulture));
             var common = string.Join('&', query);
             var summary = await api.GetTextAsync("api/exports/summary?" + common + (parse.GetValue(endpoints) ? "&endpoints=true" : ""), ct);
             var downtime = await api.GetTextAsync("api/exports/downtime?" + common, ct);
@@ -244,6 +234,19 @@ internal static class ReportCommands
         budget.ConsumedPercent is { } consumed
             ? $"{Format.Number(consumed, 1)} % used ({Format.Number(budget.Consumed, 2)} of {Format.Number(budget.Allowed, 2)} {unit} allowed)"
             : $"none allowed ({Format.Number(budget.Consumed, 2)} {unit} used)";
+
+    /// <summary>The period parameters every report-shaped API call takes: month or from/to, time zone, as of.</summary>
+    private static List<string> PeriodQuery(
+        ParseResult parse, Option<string?> month, Option<DateTimeOffset?> from, Option<DateTimeOffset?> to, Option<string?> tz, Option<DateTimeOffset?> asOf)
+    {
+        var query = new List<string>();
+        Add(query, "month", parse.GetValue(month));
+        Add(query, "from", parse.GetValue(from)?.ToString("O", CultureInfo.InvariantCulture));
+        Add(query, "to", parse.GetValue(to)?.ToString("O", CultureInfo.InvariantCulture));
+        Add(query, "tz", parse.GetValue(tz));
+        Add(query, "asOf", parse.GetValue(asOf)?.ToString("O", CultureInfo.InvariantCulture));
+        return query;
+    }
 
     internal static void Add(List<string> query, string name, string? value)
     {

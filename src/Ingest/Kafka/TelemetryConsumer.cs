@@ -350,7 +350,8 @@ public sealed class TelemetryConsumer(
         }
         if (!_caughtUp && _newestRequestTicks == 0)
         {
-            // Nothing read yet and the topic not drained: no clock to go by; everything read counts as open for now.
+            // Nothing read yet and the topic not drained: there is no traffic clock, so no minute has ended; what the
+            // first poll brings is held until the next refresh (200 ms later) says which minutes ended.
             return;
         }
         var now = time.GetUtcNow();
