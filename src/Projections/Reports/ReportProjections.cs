@@ -1,11 +1,15 @@
 using JasperFx.Events.Projections;
+using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Uptime;
 using Marten;
 
 namespace MaestroSla.Projections.Reports;
 
-/// <summary>The projections a live report reads — every latency rollup shard and the uptime signals — and how far all of them have come.</summary>
+/// <summary>
+/// The projections a live report reads — every latency rollup shard, the uptime signals and the input gaps — and how far
+/// all of them have come.
+/// </summary>
 public static class ReportProjections
 {
     /// <summary>
@@ -14,7 +18,7 @@ public static class ReportProjections
     /// </summary>
     public static string[] ShardIdentities(IReadOnlyStoreOptions options) =>
         options.Events.Projections()
-            .Where(p => p.Lifecycle == ProjectionLifecycle.Async && (LatencyRollupShards.IsShard(p.Name) || p.Name == UptimeSignalsProjection.ProjectionName))
+            .Where(p => p.Lifecycle == ProjectionLifecycle.Async && (LatencyRollupShards.IsShard(p.Name) || p.Name == UptimeSignalsProjection.ProjectionName || p.Name == IngestGapsProjection.ProjectionName))
             .SelectMany(p => p.ShardNames())
             .Select(s => s.Identity)
             .ToArray();

@@ -61,7 +61,7 @@ public sealed class HealthEndpointTests(ServicesFixture services)
         health.Code.ShouldBe(HttpStatusCode.OK, health.Body);
         health.Status.ShouldBe("Healthy", health.Body);
         health.Components.Keys.Order(StringComparer.Ordinal).ShouldBe(
-            ["backup-target", "event-store-schema", "ingest", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-high-water", "projections", "self"]);
+            ["backup-target", "cardinality", "event-store-schema", "ingest", "kafka", "kafka-consumer-assignment", "kafka-consumer-lag", "postgresql", "projection-high-water", "projections", "self"]);
         foreach (var (name, component) in health.Components)
         {
             component.Status.ShouldBe("Healthy", $"{name}: {component.Description}");
@@ -74,6 +74,7 @@ public sealed class HealthEndpointTests(ServicesFixture services)
         health.Components["kafka-consumer-lag"].Description!.ShouldContain("0 message(s) behind");
         health.Components["ingest"].Description!.ShouldBe("nothing stored yet, nothing waiting");
         health.Components["projections"].Description!.ShouldContain("latency_rollups 0 behind");
+        health.Components["cardinality"].Description!.ShouldBe("every service within 2000 endpoints");
         health.Body.ShouldContain("\"sampleLatencyMs\"");
     }
 

@@ -36,12 +36,13 @@ public sealed class MetricsEndpointTests(ServicesFixture services)
         scrape = await ScrapeUntilAsync(app.Client, s =>
             Sample(s, "maestrosla_kafka_consumer_lag_messages") == 0 && Series(s, "maestrosla_projection_lag_events").All(lag => lag == 0));
         Sample(scrape, "maestrosla_kafka_consumer_lag_messages").ShouldBe(0, scrape);
-        Series(scrape, "maestrosla_projection_lag_events").ShouldBe(Enumerable.Repeat(0.0, LatencyRollupShards.DefaultCount + 1), scrape);
+        Series(scrape, "maestrosla_projection_lag_events").ShouldBe(Enumerable.Repeat(0.0, LatencyRollupShards.DefaultCount + 2), scrape);
         for (var shard = 0; shard < LatencyRollupShards.DefaultCount; shard++)
         {
             scrape.ShouldContain($"projection=\"{LatencyRollupShards.NameOf(shard)}\"");
         }
         scrape.ShouldContain("projection=\"uptime_signals\"");
+        scrape.ShouldContain("projection=\"ingest_gaps\"");
 
         // ASP.NET Core and runtime instrumentation come along.
         scrape.ShouldContain("http_server_request_duration_seconds_bucket");

@@ -41,8 +41,8 @@ public sealed class LatencyRollupShardsTests(ServicesFixture services)
     {
         using var store = new DocumentStore(MaestroStore.Configure(new StoreOptions(), "Host=127.0.0.1", rollupShards: 3));
         var names = ((IReadOnlyStoreOptions)store.Options).Events.Projections().Where(p => p.Lifecycle == ProjectionLifecycle.Async).Select(p => p.Name).Order().ToArray();
-        names.ShouldBe(["latency_rollups_0", "latency_rollups_1", "latency_rollups_2", "uptime_signals"]);
-        ReportProjections.ShardIdentities(store.Options).Order().ShouldBe(["latency_rollups_0:All", "latency_rollups_1:All", "latency_rollups_2:All", "uptime_signals:All"]);
+        names.ShouldBe(["ingest_gaps", "latency_rollups_0", "latency_rollups_1", "latency_rollups_2", "uptime_signals"]);
+        ReportProjections.ShardIdentities(store.Options).Order().ShouldBe(["ingest_gaps:All", "latency_rollups_0:All", "latency_rollups_1:All", "latency_rollups_2:All", "uptime_signals:All"]);
         ReportProjections.LatencyShardIdentities(store.Options).Length.ShouldBe(3);
     }
 
@@ -54,7 +54,7 @@ public sealed class LatencyRollupShardsTests(ServicesFixture services)
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await RollupShardCheck.EnsureMatchesAsync(store, CancellationToken.None);
 
-        await SetProgressAsync(connectionString, ("latency_rollups_0:All", 50), ("latency_rollups_1:All", 40), ("uptime_signals:All", 60));
+        await SetProgressAsync(connectionString, ("latency_rollups_0:All", 50), ("latency_rollups_1:All", 40), ("uptime_signals:All", 60), ("ingest_gaps:All", 70));
         await using (var session = store.QuerySession())
         {
             (await ReportProjections.ProgressAsync(session, CancellationToken.None)).ShouldBe(40);

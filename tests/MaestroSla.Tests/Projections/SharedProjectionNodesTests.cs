@@ -78,7 +78,9 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
             Report("shared", assigned, firstNode, secondNode);
             (await LeaderAsync(harness)).ShouldBe(apiNode, "the API replica still leads");
 
-            await harness.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(120));
+            // The harness's store has the default shard count: waiting on it would not wait for shards 2 and 3.
+            await using var fourShards = new DocumentStore(MaestroSla.Api.Hosting.MaestroStore.Configure(new StoreOptions(), harness.ConnectionString, rollupShards: Shards));
+            await fourShards.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(120));
             await AssertRollupTotalsAsync(harness, before.RequestsByService, before.ErrorsByService);
 
             // The first process dies without a word; the second takes its shards over from their stored progress.
@@ -97,7 +99,7 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
             }, $"the survivor runs every rollup shard, {string.Join(", ", killedShards)} included", TimeSpan.FromSeconds(180));
 
             Report("after the kill", assigned, firstNode, secondNode);
-            await harness.Store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(120));
+            await fourShards.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(120));
             await AssertRollupTotalsAsync(harness, Sum(before.RequestsByService, after.RequestsByService), Sum(before.ErrorsByService, after.ErrorsByService));
         }
         finally
