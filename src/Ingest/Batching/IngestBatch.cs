@@ -18,12 +18,11 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
     private const int MaxMinutesPerEvent = 240;
 
     private readonly Dictionary<MinuteKey, MinuteWindow> _windows = [];
-    // A backfill batch can touch tens of thousands of endpoint-minutes: keeping their raw latencies (8 bytes a
-    // request) costs far less than a 190 KB histogram each, and one scratch histogram encodes them all. A series'
-    // open minute is folded into an encoded histogram every FoldAt requests (about 1 KB each), so memory grows with
-    // the series held (at most FoldAt raw latencies each) and by ~1 byte per request, not 8-16.
-    private const int FoldAt = 1_024;
-    private readonly Stack<List<long>> _recyclableLatencyLists = new();
+    // A series' open minute keeps its latest requests raw (4 bytes each) and folds them into one encoded histogram
+    // every FoldAt requests, so an open minute costs at most 2 KB raw plus one encoding however busy it is: the
+    // consumer holds every series' open minutes, and at 10,000 series that is what bounds its memory. One scratch
+    // histogram does all the encoding (a full HDR histogram is ~190 KB: one per series would not fit).
+    private const int FoldAt = 512;
     private readonly LatencyHistogram _scratch = new();
 
     public List<DowntimeInterval> Downtimes { get; } = [];
@@ -76,31 +75,70 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
             }
             if (!_windows.TryGetValue(key, out window))
             {
-                window = new MinuteWindow(_recyclableLatencyLists.TryPop(out var recycled) ? recycled : []);
+                window = new MinuteWindow();
                 _windows.Add(key, window);
             }
         }
-        window.LatenciesMicros.Add(request.LatencyMicros);
+        // Latencies are validated to at most one hour (3.6e9 µs), which fits an unsigned 32-bit number.
+        window.Raw.Add((uint)request.LatencyMicros);
         if (request.IsError)
         {
             window.Errors++;
         }
         RequestCount++;
-        if (window.LatenciesMicros.Count >= FoldAt)
+        if (window.Raw.Count >= FoldAt)
         {
-            _scratch.Clear();
-            RecordRaw(window);
-            (window.Folded ??= []).Add(_scratch.Encode());
-            window.FoldedRequests += window.LatenciesMicros.Count;
-            window.LatenciesMicros.Clear();
+            Fold(window);
         }
     }
 
-    private void RecordRaw(MinuteWindow window)
+    /// <summary>Records the window's raw latencies into its encoded histogram (merged with what was folded before).</summary>
+    private void Fold(MinuteWindow window)
     {
-        foreach (var latency in window.LatenciesMicros)
+        LoadScratch(window);
+        window.Folded = _scratch.Encode();
+        window.FoldedRequests += window.Raw.Count;
+        window.Raw.Clear();
+    }
+
+    /// <summary>The scratch histogram holds exactly the window's requests afterwards.</summary>
+    private void LoadScratch(MinuteWindow window)
+    {
+        _scratch.Clear();
+        if (window.Folded is not null)
+        {
+            _scratch.AddEncoded(window.Folded);
+        }
+        foreach (var latency in window.Raw)
         {
             _scratch.Record(latency);
+        }
+    }
+
+    /// <summary>Adds <paramref name="other"/>'s requests to <paramref name="window"/>, folding so both stay bounded.</summary>
+    private void Absorb(MinuteWindow window, MinuteWindow other)
+    {
+        if (other.Folded is not null)
+        {
+            if (window.Folded is null)
+            {
+                // Encodings are never written to once made, so they can be shared.
+                window.Folded = other.Folded;
+            }
+            else
+            {
+                _scratch.Clear();
+                _scratch.AddEncoded(window.Folded);
+                _scratch.AddEncoded(other.Folded);
+                window.Folded = _scratch.Encode();
+            }
+            window.FoldedRequests += other.FoldedRequests;
+        }
+        window.Raw.AddRange(other.Raw);
+        window.Errors += other.Errors;
+        if (window.Raw.Count >= FoldAt)
+        {
+            Fold(window);
         }
     }
 
@@ -146,9 +184,7 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
             RequestCount -= requests;
             if (target._windows.TryGetValue(key, out var existing))
             {
-                existing.Add(window);
-                window.LatenciesMicros.Clear();
-                _recyclableLatencyLists.Push(window.LatenciesMicros);
+                target.Absorb(existing, window);
             }
             else
             {
@@ -167,12 +203,13 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
     {
         foreach (var (key, window) in other._windows)
         {
+            // Copied, not taken over: the other batch stays as it was (its request may be answered apart).
             if (!_windows.TryGetValue(key, out var existing))
             {
-                existing = new MinuteWindow(_recyclableLatencyLists.TryPop(out var recycled) ? recycled : []);
+                existing = new MinuteWindow();
                 _windows.Add(key, existing);
             }
-            existing.Add(window);
+            Absorb(existing, window);
         }
         Downtimes.AddRange(other.Downtimes);
         HealthResults.AddRange(other.HealthResults);
@@ -194,12 +231,7 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
                 minutes = [];
                 minutesByEndpoint.Add((key.Service, key.Endpoint), minutes);
             }
-            _scratch.Clear();
-            foreach (var folded in window.Folded ?? [])
-            {
-                _scratch.AddEncoded(folded);
-            }
-            RecordRaw(window);
+            LoadScratch(window);
             minutes.Add(new MinuteOfRequests(
                 new DateTimeOffset(key.MinuteNumber * TimeSpan.TicksPerMinute, TimeSpan.Zero),
                 window.Requests,
@@ -239,11 +271,6 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
 
     public void Clear()
     {
-        foreach (var window in _windows.Values)
-        {
-            window.LatenciesMicros.Clear();
-            _recyclableLatencyLists.Push(window.LatenciesMicros);
-        }
         _windows.Clear();
         Downtimes.Clear();
         HealthResults.Clear();
@@ -254,24 +281,13 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
 
     private readonly record struct MinuteKey(string Service, string Endpoint, long MinuteNumber);
 
-    private sealed class MinuteWindow(List<long> latenciesMicros)
+    private sealed class MinuteWindow
     {
-        public List<long> LatenciesMicros { get; } = latenciesMicros;
-        public List<byte[]>? Folded { get; set; }
+        public List<uint> Raw { get; } = [];
+        public byte[]? Folded { get; set; }
         public long FoldedRequests { get; set; }
         public long Errors { get; set; }
 
-        public long Requests => LatenciesMicros.Count + FoldedRequests;
-
-        public void Add(MinuteWindow other)
-        {
-            LatenciesMicros.AddRange(other.LatenciesMicros);
-            if (other.Folded is not null)
-            {
-                (Folded ??= []).AddRange(other.Folded);
-            }
-            FoldedRequests += other.FoldedRequests;
-            Errors += other.Errors;
-        }
+        public long Requests => Raw.Count + FoldedRequests;
     }
 }

@@ -65,6 +65,49 @@ public sealed class IngestBatchTests
         open.ToEventsByService()["svc"].OfType<RequestsRecorded>().SelectMany(e => e.Minutes).Select(m => m.Minute).Order().ShouldBe([Minute, Minute.AddMinutes(1)]);
     }
 
+    [Fact]
+    public void merging_copies_the_other_batch_and_moving_into_a_held_minute_adds_to_it()
+    {
+        // Two group-committed HTTP batches with the same series' minute: the first must still describe only its own
+        // requests afterwards (its request may be answered on its own), and the merge holds both.
+        var first = new IngestBatch();
+        var second = new IngestBatch();
+        for (var i = 0; i < 1_500; i++)
+        {
+            first.Add(Request(1_000 + i, isError: false));
+            second.Add(Request(500_000 + i, isError: i % 3 == 0));
+        }
+        var combined = new IngestBatch();
+        combined.MergeFrom(first);
+        combined.MergeFrom(second);
+        MinuteOf(first).Requests.ShouldBe(1_500);
+        MinuteOf(first).Errors.ShouldBe(0);
+        Histogram(MinuteOf(first)).GetValueAtPercentile(100).ShouldBeLessThan(3_000);
+        MinuteOf(combined).Requests.ShouldBe(3_000);
+        MinuteOf(combined).Errors.ShouldBe(500);
+
+        // A consumer's held minute meets the same minute read in the next batch.
+        var held = new IngestBatch();
+        first.MoveMinutesTo(held, IngestBatch.MinuteOf(Minute));
+        second.MoveMinutesTo(held, IngestBatch.MinuteOf(Minute));
+        var minute = MinuteOf(held);
+        minute.Requests.ShouldBe(3_000);
+        minute.Errors.ShouldBe(500);
+        Histogram(minute).TotalCount.ShouldBe(3_000);
+        Histogram(minute).GetValueAtPercentile(50).ShouldBeLessThan(3_000);
+        Histogram(minute).GetValueAtPercentile(51).ShouldBeGreaterThan(490_000);
+    }
+
+    private static MinuteOfRequests MinuteOf(IngestBatch batch) =>
+        batch.ToEventsByService()["svc"].OfType<RequestsRecorded>().Single().Minutes.Single();
+
+    private static LatencyHistogram Histogram(MinuteOfRequests minute)
+    {
+        var histogram = new LatencyHistogram();
+        histogram.AddEncoded(minute.Latency);
+        return histogram;
+    }
+
     private static DecodedMessage Request(long micros, bool isError, DateTimeOffset? at = null) =>
         DecodedMessage.FromRequest(new RequestMetric("svc", "GET /x", micros, isError ? 500 : 200, isError, (at ?? Minute).AddSeconds(7)));
 }
