@@ -1,4 +1,6 @@
 using HealthChecks.NpgSql;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
 using MaestroSla.Api.Backups;
 using MaestroSla.Api.Hosting;
 using MaestroSla.Ingest.Kafka;
@@ -44,8 +46,14 @@ public static class OperationsRegistration
 
         services.AddSingleton<OperationsSampler>();
         services.AddHostedService(sp => sp.GetRequiredService<OperationsSampler>());
-        services.AddSingleton<ProjectionDaemonMonitor>();
+        var daemonMode = StoreRegistration.ProjectionDaemon(builder.Configuration);
+        services.AddSingleton(sp => new ProjectionDaemonMonitor(sp, daemonMode, sp.GetRequiredService<ILogger<ProjectionDaemonMonitor>>()));
         services.AddHostedService(sp => sp.GetRequiredService<ProjectionDaemonMonitor>());
+        if (daemonMode == DaemonMode.HotCold)
+        {
+            // Wolverine subscribes these to the daemon of every projection shard it starts on this node.
+            services.AddSingleton<IObserver<ShardState>>(sp => sp.GetRequiredService<ProjectionDaemonMonitor>());
+        }
         services.AddSingleton<MaestroMetrics>();
 
         // Readiness is about serving: a replica that answers reports needs PostgreSQL and the schema, nothing else.

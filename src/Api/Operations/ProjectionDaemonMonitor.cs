@@ -11,24 +11,24 @@ public sealed record ShardFailures(long Errors, long Pauses, long Stops, bool Ha
 /// <summary>
 /// Listens to the async daemon of this process (its shard-state tracker) and counts, per shard, the states that
 /// carried an exception, the pauses (the daemon retries later) and the stops. A shard is halted from a pause or
-/// stop until the daemon reports it advancing again. Only a process that runs the daemon sees these;
+/// stop until the daemon reports it advancing again. Only a process that runs projections sees these;
 /// every replica sees a halted shard through the progression rows instead (<see cref="OperationsSampler"/>).
+/// With Projections:Daemon=HotCold, Wolverine starts the daemons of the shards it assigns to this node and
+/// subscribes every <see cref="IObserver{ShardState}"/> in the container to them, this one included
+/// (<see cref="OperationsRegistration"/>); with Solo it subscribes itself to Marten's daemon.
 /// </summary>
-public sealed class ProjectionDaemonMonitor(IServiceProvider services, ILogger<ProjectionDaemonMonitor> logger) : IHostedService, IObserver<ShardState>
+public sealed class ProjectionDaemonMonitor(IServiceProvider services, DaemonMode mode, ILogger<ProjectionDaemonMonitor> logger)
+    : IHostedService, IObserver<ShardState>
 {
     private readonly ConcurrentDictionary<string, ShardFailures> _shards = new(StringComparer.Ordinal);
     private IDisposable? _subscription;
-
-    /// <summary>Whether this process's daemon is observed (false where Projections:Daemon is Disabled).</summary>
-    public bool Observing => _subscription is not null;
 
     public IReadOnlyDictionary<string, ShardFailures> Shards => _shards;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        // Registered only when the daemon is (Projections:Daemon other than Disabled). The tracker is shared by the
-        // database's daemons, so subscribing before the daemon starts its agents misses nothing.
-        if (services.GetService<IProjectionCoordinator>() is { } coordinator)
+        // The tracker is shared by the database's daemons, so subscribing before the daemon starts its agents misses nothing.
+        if (mode == DaemonMode.Solo && services.GetService<IProjectionCoordinator>() is { } coordinator)
         {
             _subscription = coordinator.DaemonForMainDatabase().Tracker.Subscribe(this);
         }

@@ -73,7 +73,7 @@ public sealed class HealthEndpointTests(ServicesFixture services)
         health.Components["kafka-consumer-assignment"].Description!.ShouldContain("2 partition(s)");
         health.Components["kafka-consumer-lag"].Description!.ShouldContain("0 message(s) behind");
         health.Components["ingest"].Description!.ShouldBe("nothing stored yet, nothing waiting");
-        health.Components["projections"].Description!.ShouldContain("latency_rollups 0 behind");
+        health.Components["projections"].Description!.ShouldContain("latency_rollups_0 0 behind");
         health.Components["cardinality"].Description!.ShouldBe("every service within 2000 endpoints");
         health.Body.ShouldContain("\"sampleLatencyMs\"");
     }

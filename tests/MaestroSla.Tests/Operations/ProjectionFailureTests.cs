@@ -1,6 +1,7 @@
 using System.Net;
 using MaestroSla.Api.Hosting;
 using MaestroSla.Contracts.Events;
+using MaestroSla.Projections.Latency;
 using MaestroSla.Tests.Cli;
 using MaestroSla.Tests.Infrastructure;
 using Marten;
@@ -22,13 +23,18 @@ public sealed class ProjectionFailureTests(ServicesFixture services, ITestOutput
         var fast = new Dictionary<string, string?> { ["Operations:SampleInterval"] = "00:00:01" };
         await using var worker = await RunningApp.StartAsync(database, fast);
         // Some valid traffic first, projected: the shard has progress (and a progression row) when the poison comes.
+        // The rollups are sharded by service, and a shard writes its progression row once it projected an event of
+        // its own: the poisoned service sends valid requests first, so its shard has that row.
         var traffic = TestTraffic.Requests(200, DateTimeOffset.UtcNow, seed: 5);
-        using (var body = new StringContent("[" + string.Join(",", traffic.Messages.Select(System.Text.Encoding.UTF8.GetString)) + "]", System.Text.Encoding.UTF8, "application/json"))
+        var messages = traffic.Messages.Append(TestTraffic.Request("poisoned", "GET /x", 12.5, 200, DateTimeOffset.UtcNow));
+        using (var body = new StringContent("[" + string.Join(",", messages.Select(System.Text.Encoding.UTF8.GetString)) + "]", System.Text.Encoding.UTF8, "application/json"))
         {
             (await worker.Client.PostAsync("/api/ingest", body)).StatusCode.ShouldBe(HttpStatusCode.OK);
         }
-        (await HealthReply.WaitAsync(worker.Client, "/health", r => r.Components["projections"].Description == "latency_rollups 0 behind, uptime_signals 0 behind", Patience))
-            .Components["projections"].Status.ShouldBe("Healthy");
+        const string caughtUp = "ingest_gaps 0 behind, latency_rollups_0 0 behind, latency_rollups_1 0 behind, uptime_signals 0 behind";
+        var projected = await HealthReply.WaitAsync(worker.Client, "/health", r => r.Components["projections"].Description == caughtUp, Patience);
+        projected.Components["projections"].Description.ShouldBe(caughtUp, projected.Body);
+        projected.Components["projections"].Status.ShouldBe("Healthy");
 
         // Latency bytes that are no HDR histogram, twice in one minute so that the projection has to merge (decode) them.
         await using (var store = new DocumentStore(MaestroStore.Configure(new StoreOptions(), database)))
@@ -39,24 +45,28 @@ public sealed class ProjectionFailureTests(ServicesFixture services, ITestOutput
             await session.SaveChangesAsync();
         }
 
+        // The poisoned service's shard halts, the others go on.
+        var shard = $"{LatencyRollupShards.NameOf(new LatencyRollupShards(LatencyRollupShards.DefaultCount).IndexOf("poisoned"))}:All";
+
         // The replica running the daemon counts the errors and shows the halted shard with its error.
         var halted = await HealthReply.WaitAsync(worker.Client, "/health", r => r.Components["projections"].Status == "Degraded", Patience);
         output.WriteLine(halted.Components["projections"].Description);
         halted.Components["projections"].Status.ShouldBe("Degraded", halted.Body);
-        halted.Components["projections"].Description!.ShouldContain("latency_rollups:All");
+        halted.Components["projections"].Description!.ShouldContain(shard);
         halted.Status.ShouldBe("Degraded");
-        var scrape = await ScrapeUntilAsync(worker.Client, s => PrometheusText.Sum(s, "maestrosla_projection_errors_total", "shard=\"latency_rollups:All\"") >= 1);
-        PrometheusText.Sum(scrape, "maestrosla_projection_errors_total", "shard=\"latency_rollups:All\"").ShouldBeGreaterThanOrEqualTo(1, scrape);
-        PrometheusText.Sum(scrape, "maestrosla_projection_pauses_total", "shard=\"latency_rollups:All\"").ShouldBeGreaterThanOrEqualTo(1, scrape);
-        PrometheusText.Sum(scrape, "maestrosla_projection_halted", "shard=\"latency_rollups:All\"").ShouldBe(1, scrape);
+        var scrape = await ScrapeUntilAsync(worker.Client, s => PrometheusText.Sum(s, "maestrosla_projection_errors_total", $"shard=\"{shard}\"") >= 1);
+        PrometheusText.Sum(scrape, "maestrosla_projection_errors_total", $"shard=\"{shard}\"").ShouldBeGreaterThanOrEqualTo(1, scrape);
+        PrometheusText.Sum(scrape, "maestrosla_projection_pauses_total", $"shard=\"{shard}\"").ShouldBeGreaterThanOrEqualTo(1, scrape);
+        PrometheusText.Sum(scrape, "maestrosla_projection_halted", $"shard=\"{shard}\"").ShouldBe(1, scrape);
         PrometheusText.Sum(scrape, "maestrosla_projection_halted", "shard=\"uptime_signals:All\"").ShouldBe(0, scrape);
 
         // A replica without the daemon learns it from the progression rows. Started only now: OpenTelemetry listens
         // to every meter of its name in the process, so two hosts in one test process would mix their series.
         await using var apiOnly = await RunningApp.StartAsync(database, new Dictionary<string, string?>(fast) { ["Projections:Daemon"] = "Disabled" });
-        var elsewhere = await HealthReply.WaitAsync(apiOnly.Client, "/health", r => r.Components["projections"].Status == "Degraded", Patience);
+        var elsewhere = await HealthReply.WaitAsync(apiOnly.Client, "/health", r => r.Components["projections"].Description?.Contains(shard, StringComparison.Ordinal) == true, Patience);
+        elsewhere.Components["projections"].Status.ShouldBe("Degraded", elsewhere.Body);
         output.WriteLine(elsewhere.Components["projections"].Description);
-        elsewhere.Components["projections"].Description!.ShouldContain("latency_rollups:All");
+        elsewhere.Components["projections"].Description!.ShouldContain(shard);
         elsewhere.Components["projections"].Description!.ShouldContain("Paused");
 
         // Serving goes on: readiness is about serving.
@@ -72,7 +82,7 @@ public sealed class ProjectionFailureTests(ServicesFixture services, ITestOutput
         status.ShouldContain("Pipeline: Degraded");
         var row = status.Split('\n').Single(l => l.Contains(" projections ", StringComparison.Ordinal));
         row.ShouldContain("Degraded");
-        row.ShouldContain("latency_rollups:All");
+        row.ShouldContain(shard);
     }
 
     private static async Task<string> ScrapeUntilAsync(HttpClient client, Func<string, bool> until)
