@@ -4,7 +4,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Bench.Traffic;
-using MaestroSla.Ingest.Embedded;
+using MaestroSla.Local.Kafka;
 
 namespace MaestroSla.Bench.Kafka;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Backup.Format;
 using MaestroSla.Backup.Runs;
 using MaestroSla.Backup.Targets;

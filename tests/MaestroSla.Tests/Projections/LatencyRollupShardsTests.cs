@@ -1,5 +1,5 @@
 using JasperFx.Events.Projections;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Tests.Infrastructure;

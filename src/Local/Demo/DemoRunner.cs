@@ -13,7 +13,7 @@ using Marten;
 using Marten.Events;
 using Microsoft.Extensions.Options;
 
-namespace MaestroSla.Api.Demo;
+namespace MaestroSla.Local.Demo;
 
 /// <summary>
 /// README command (a): publishes a synthetic month through Kafka, waits until ingest has stored all of it and the

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Confluent.Kafka;
+using MaestroSla.Ingest;
 
-namespace MaestroSla.Ingest.Embedded;
+namespace MaestroSla.Local.Kafka;
 
 /// <summary>
 /// An in-process Kafka-protocol cluster (librdkafka's mock brokers on loopback TCP), used when no
@@ -28,7 +29,7 @@ namespace MaestroSla.Ingest.Embedded;
 /// with it.
 /// </para>
 /// </remarks>
-public sealed class MockKafkaCluster : IDisposable
+public sealed class MockKafkaCluster : IEmbeddedKafka
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MetadataRequestTimeout = TimeSpan.FromSeconds(2);

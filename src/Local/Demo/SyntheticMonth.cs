@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace MaestroSla.Api.Demo;
+namespace MaestroSla.Local.Demo;
 
 /// <summary>
 /// A deterministic month of telemetry for a few services: daily traffic waves, slow periods, error bursts,
