@@ -4,6 +4,7 @@ using BitFaster.Caching.Atomic;
 using BitFaster.Caching.Lfu;
 using BitFaster.Caching.Lru;
 using MaestroSla.Api.Reports;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Targets;
 using Marten;

@@ -4,6 +4,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Ingest.Storage;
 using MaestroSla.Projections.Reports;

@@ -7,6 +7,7 @@ using MaestroSla.Api.Store;
 using MaestroSla.Backup.Format;
 using MaestroSla.Backup.Runs;
 using MaestroSla.Backup.Targets;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Ingest.Storage;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Targets;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Exports;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Reports;

@@ -1,3 +1,4 @@
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Reports;
 using Shouldly;
 
