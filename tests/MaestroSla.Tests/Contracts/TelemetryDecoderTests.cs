@@ -7,6 +7,7 @@ using Xunit;
 
 namespace MaestroSla.Tests.Contracts;
 
+[Trait("Category", "Unit")]
 public class TelemetryDecoderTests
 {
     private const string RequestSample =

@@ -7,6 +7,7 @@ using Shouldly;
 namespace MaestroSla.Tests.Contracts;
 
 /// <summary>The wire writer is the decoder's inverse: what it writes decodes to what it was given.</summary>
+[Trait("Category", "Unit")]
 public sealed class TelemetryWriterTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);

@@ -10,6 +10,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Dashboard;
 
+[Trait("Category", "Unit")]
 public sealed class SlaSeriesTests
 {
     private static readonly TimeZoneInfo Berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");

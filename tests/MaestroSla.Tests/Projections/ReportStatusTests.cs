@@ -4,6 +4,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Projections;
 
+[Trait("Category", "Unit")]
 public sealed class ReportStatusTests
 {
     [Theory]
