@@ -4,7 +4,6 @@ using MaestroSla.Projections.EventStore;
 using MaestroSla.Projections.Targets;
 using MaestroSla.Tests.Infrastructure;
 using Marten;
-using Npgsql;
 using Shouldly;
 
 namespace MaestroSla.Tests.Projections;
@@ -51,7 +50,7 @@ public sealed class EventStoreQueriesTests(ServicesFixture services)
             }
             await session.SaveChangesAsync();
         }
-        await SetProgressAsync(connectionString, ("a_0:All", 3), ("a_1:All", 2), ("other:All", 1), ("b_0:All", 0));
+        await ProjectionProgress.SetAsync(connectionString, ("a_0:All", 3), ("a_1:All", 2), ("other:All", 1), ("b_0:All", 0));
 
         await using var query = store.QuerySession();
         (await EventStoreQueries.SlowestProgressAsync(query, ["a_0:All", "a_1:All"], CancellationToken.None)).ShouldBe(2);
@@ -86,20 +85,5 @@ public sealed class EventStoreQueriesTests(ServicesFixture services)
         var store = new DocumentStore(MaestroStore.Configure(new StoreOptions(), connectionString));
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         return (store, connectionString);
-    }
-
-    private static async Task SetProgressAsync(string connectionString, params (string Name, long Sequence)[] rows)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        foreach (var (name, sequence) in rows)
-        {
-            await using var command = new NpgsqlCommand(
-                $"insert into {MaestroStore.Schema}.mt_event_progression (name, last_seq_id) values ($1, $2) on conflict (name) do update set last_seq_id = excluded.last_seq_id",
-                connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = name });
-            command.Parameters.Add(new NpgsqlParameter { Value = sequence });
-            await command.ExecuteNonQueryAsync();
-        }
     }
 }
