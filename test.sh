@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test, installing first what they need (idempotent): Debian packages (as root) and npm packages.
 # README command (b), and what CI runs (.ci/run) on a fresh Debian 12 machine with the .NET SDK.
+# `./test.sh --unit` runs only the pure tests ([Trait("Category", "Unit")]: no PostgreSQL, Kafka, browser or npm
+# package) and installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+unit=false
+case "${1:-}" in
+  "") ;;
+  --unit) unit=true ;;
+  *) echo "usage: $0 [--unit]" >&2; exit 2 ;;
+esac
+
+if ! $unit; then
 
 # --- Debian packages -------------------------------------------------------------------------------
 # Tests start their own PostgreSQL from the postgresql-15 binaries (EmbeddedPostgres); the distro's
@@ -32,12 +43,15 @@ fi
 npm ci --prefix tests/browser --no-audit --no-fund
 # .ci/s3rver: s3rver, the S3-protocol server the backup tests start on loopback. Version: its lockfile.
 npm ci --prefix .ci/s3rver --no-audit --no-fund
+fi
 
 # --- tests (the README's command) --------------------------------------------------------------------
 mkdir -p TestResults
 log=TestResults/ci-test.log
 status=0
-dotnet test MaestroSla.sln -c Release 2>&1 | tee "$log" || status=$?
+filter=()
+if $unit; then filter=(--filter "Category=Unit"); fi
+dotnet test MaestroSla.sln -c Release "${filter[@]}" 2>&1 | tee "$log" || status=$?
 
 # dotnet test prints one "Passed!/Failed!  - Failed: F, Passed: P, Skipped: S, Total: T" line per project.
 read -r passed failed skipped < <(awk '/(Passed|Failed)! +- Failed:/ {

@@ -1,5 +1,5 @@
 using System.Globalization;
-using MaestroSla.Api.Embedded;
+using MaestroSla.Local.Postgres;
 using MaestroSla.Bench.Kafka;
 using MaestroSla.Bench.Measuring;
 using Npgsql;

@@ -4,7 +4,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Bench.Traffic;
-using MaestroSla.Ingest.Embedded;
+using MaestroSla.Local.Kafka;
 
 namespace MaestroSla.Bench.Kafka;
 
@@ -15,11 +15,11 @@ namespace MaestroSla.Bench.Kafka;
 /// </summary>
 internal static class LoadGenerator
 {
-    private static long s_stored;
+    private static long _stored;
 
     // Live traffic and its producer outlive one pace command: steps of a run follow each other without a gap.
-    private static LiveTraffic? s_live;
-    private static IProducer<byte[], byte[]>? s_pacer;
+    private static LiveTraffic? _live;
+    private static IProducer<byte[], byte[]>? _pacer;
 
     public static int Run(BenchOptions options)
     {
@@ -62,7 +62,7 @@ internal static class LoadGenerator
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (parts is ["s", var stored])
             {
-                Volatile.Write(ref s_stored, long.Parse(stored, CultureInfo.InvariantCulture));
+                Volatile.Write(ref _stored, long.Parse(stored, CultureInfo.InvariantCulture));
             }
             else if (parts.Length > 0)
             {
@@ -82,7 +82,7 @@ internal static class LoadGenerator
         var trafficCount = long.Parse(command[4], CultureInfo.InvariantCulture);
         var end = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(command[5], CultureInfo.InvariantCulture));
         var leadBytesPerPartition = double.Parse(command[6], CultureInfo.InvariantCulture);
-        Volatile.Write(ref s_stored, 0);
+        Volatile.Write(ref _stored, 0);
 
         // Optionally another shape than the run's: services, endpoints per service, span in hours.
         var shape = command.Length > 9
@@ -134,10 +134,10 @@ internal static class LoadGenerator
         for (var i = 0L; i < count; i++)
         {
             // Round robin: after i messages every partition holds at most i / partitions + 1 of them.
-            if ((i & 255) == 0 && (i / partitionCount) + 1 - Volatile.Read(ref s_stored) > maxLeadPerPartition)
+            if ((i & 255) == 0 && (i / partitionCount) + 1 - Volatile.Read(ref _stored) > maxLeadPerPartition)
             {
                 waited.Start();
-                while ((i / partitionCount) + 1 - Volatile.Read(ref s_stored) > maxLeadPerPartition)
+                while ((i / partitionCount) + 1 - Volatile.Read(ref _stored) > maxLeadPerPartition)
                 {
                     Thread.Sleep(1);
                 }
@@ -169,13 +169,13 @@ internal static class LoadGenerator
         var rate = double.Parse(command[3], CultureInfo.InvariantCulture);
         var seconds = double.Parse(command[4], CultureInfo.InvariantCulture);
         var series = int.Parse(command[5], CultureInfo.InvariantCulture);
-        if (s_live?.Series != series)
+        if (_live?.Series != series)
         {
-            s_live = new LiveTraffic(series, options.ErrorRate, options.Seed);
+            _live = new LiveTraffic(series, options.ErrorRate, options.Seed);
         }
-        var traffic = s_live;
-        s_pacer ??= new ProducerBuilder<byte[], byte[]>(LiveProducerConfig(options, bootstrapServers)).Build();
-        var producer = s_pacer;
+        var traffic = _live;
+        _pacer ??= new ProducerBuilder<byte[], byte[]>(LiveProducerConfig(options, bootstrapServers)).Build();
+        var producer = _pacer;
         var message = new Message<byte[], byte[]> { Key = [], Value = [] };
         var target = new TopicPartition(topic, Partition.Any);
 

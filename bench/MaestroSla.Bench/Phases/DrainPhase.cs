@@ -1,4 +1,4 @@
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Bench.Measuring;
 using MaestroSla.Ingest.Kafka;
 using Marten;

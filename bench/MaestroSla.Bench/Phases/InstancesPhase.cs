@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Bench.Service;
 using MaestroSla.Bench.Traffic;
 using Npgsql;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Bench.Kafka;
 using MaestroSla.Bench.Measuring;
 using MaestroSla.Contracts.Messages;

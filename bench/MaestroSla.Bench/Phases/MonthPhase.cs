@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Backup;
 using MaestroSla.Backup.Creating;
 using MaestroSla.Backup.Format;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Confluent.Kafka;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Bench.Kafka;
 using MaestroSla.Bench.Measuring;
 using MaestroSla.Bench.Traffic;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MaestroSla.Local.Traffic;
 
 namespace MaestroSla.Bench.Traffic;
 
@@ -58,7 +59,7 @@ internal sealed class LiveTraffic
         for (var i = 0; i < LatencyPool; i++)
         {
             // Lognormal around 40 ms, as the other traffic of the benchmark.
-            var ms = Math.Min(60_000, 40 * Math.Exp(0.6 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())));
+            var ms = Math.Min(60_000, 40 * Math.Exp(0.6 * random.Gaussian()));
             _latencies[i] = Encoding.ASCII.GetBytes(ms.ToString("0.###", CultureInfo.InvariantCulture).PadLeft(LatencyWidth));
         }
         // Errors at fixed positions of a 1,000-message cycle, so that the count produced is known without counting.

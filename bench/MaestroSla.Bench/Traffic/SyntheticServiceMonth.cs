@@ -1,5 +1,6 @@
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Batching;
+using MaestroSla.Local.Traffic;
 
 namespace MaestroSla.Bench.Traffic;
 
@@ -59,7 +60,7 @@ internal sealed class SyntheticServiceMonth
                     var count = (int)Math.Round(_requestsPerEndpointMinute * wave * (0.8 + (0.4 * _random.NextDouble())));
                     for (var i = 0; i < count; i++)
                     {
-                        var latencyMicros = (long)(medianMs * 1000 * Math.Exp(0.6 * Gaussian()));
+                        var latencyMicros = (long)(medianMs * 1000 * Math.Exp(0.6 * _random.Gaussian()));
                         var isError = _random.NextDouble() < 0.01;
                         batch.Add(DecodedMessage.FromRequest(new RequestMetric(
                             service, _endpoints[s][e], latencyMicros, isError ? 503 : 200, isError, at.AddMilliseconds(_random.Next(60_000)))));
@@ -88,7 +89,4 @@ internal sealed class SyntheticServiceMonth
         var start = Month.AddDays(day).AddMinutes(_random.Next(24 * 60));
         return (start, start.AddMinutes(minutes));
     }
-
-    private double Gaussian() =>
-        Math.Sqrt(-2 * Math.Log(1 - _random.NextDouble())) * Math.Cos(2 * Math.PI * _random.NextDouble());
 }

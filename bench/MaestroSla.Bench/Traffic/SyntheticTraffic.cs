@@ -1,5 +1,6 @@
 using System.Globalization;
-using System.Text;
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Local.Traffic;
 
 namespace MaestroSla.Bench.Traffic;
 
@@ -17,7 +18,7 @@ internal sealed class SyntheticTraffic
 {
     // A prime, so that the round-robin partition (i mod partitions) and the template (i mod pool) are unrelated.
     private const int PoolSize = 65_521;
-    private const int TimestampLength = 24; // yyyy-MM-ddTHH:mm:ss.fffZ
+    private const int TimestampLength = TelemetryWriter.MillisecondTimestampLength; // yyyy-MM-ddTHH:mm:ss.fffZ
     private const long MaxDisorderTicks = 30 * TimeSpan.TicksPerSecond;
 
     private static readonly string[] ServiceNames =
@@ -69,14 +70,13 @@ internal sealed class SyntheticTraffic
         for (var t = 0; t < PoolSize; t++)
         {
             var (service, endpoint, medianMs) = endpoints[random.Next(endpoints.Length)];
-            var latencyMs = Math.Min(60_000, medianMs * Math.Exp(0.6 * Gaussian(random)));
+            var latencyMs = Math.Min(60_000, medianMs * Math.Exp(0.6 * random.Gaussian()));
             var isError = random.NextDouble() < shape.ErrorRate;
             var status = isError ? (random.Next(2) == 0 ? 500 : 503) : 200;
-            var prefix = string.Create(CultureInfo.InvariantCulture,
-                $"{{\"v\":1,\"type\":\"request\",\"service\":\"{service}\",\"endpoint\":\"{endpoint}\",\"latencyMs\":{latencyMs:0.###},\"status\":{status},\"ts\":\"");
-            var template = Encoding.UTF8.GetBytes(prefix + new string('0', TimestampLength) + "\"}");
+            // The writer puts the timestamp last, at millisecond precision for a whole-millisecond time: `…"ts":"<24>"}`.
+            var template = TelemetryWriter.Request(service, endpoint, Distributions.WireMilliseconds(latencyMs), status, DateTimeOffset.UnixEpoch);
             _templates[t] = template;
-            _timestampAt[t] = Encoding.UTF8.GetByteCount(prefix);
+            _timestampAt[t] = template.Length - TimestampLength - 2;
             _isError[t] = isError;
             _disorderTicks[t] = (long)(random.NextDouble() * MaxDisorderTicks);
             bytes += template.Length;
@@ -141,7 +141,4 @@ internal sealed class SyntheticTraffic
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
-
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

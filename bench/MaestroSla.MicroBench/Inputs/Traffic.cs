@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Local.Traffic;
 
 namespace MaestroSla.MicroBench.Inputs;
 
@@ -61,21 +62,19 @@ internal sealed class Traffic
 
     /// <summary>Milliseconds, capped at <see cref="MaxLatencyMs"/>.</summary>
     public double LogNormalMs(double medianMs, double sigma) =>
-        Math.Min(MaxLatencyMs, medianMs * Math.Exp(sigma * Gaussian()));
+        Math.Min(MaxLatencyMs, medianMs * Math.Exp(sigma * _random.Gaussian()));
 
     /// <summary>Rounded to the microsecond, as <see cref="TelemetryDecoder"/> does with the wire's milliseconds.</summary>
     public static long ToMicros(double ms) => (long)Math.Round(ms * 1000);
 
     /// <summary>The request as its producer sends it (version-1 wire format, UTF-8 JSON).</summary>
-    public static string Wire(in RequestMetric request) => string.Create(
-        CultureInfo.InvariantCulture,
-        $"{{\"v\":1,\"type\":\"request\",\"service\":\"{request.Service}\",\"endpoint\":\"{request.Endpoint}\",\"latencyMs\":{request.LatencyMicros / 1000.0:0.###},\"status\":{request.StatusCode},\"ts\":\"{Iso(request.Timestamp)}\"}}");
+    public static string Wire(in RequestMetric request) => Encoding.UTF8.GetString(TelemetryWriter.Request(
+        request.Service, request.Endpoint, Distributions.WireMilliseconds(request.LatencyMicros / 1000.0), request.StatusCode,
+        // At millisecond precision, as producers commonly send it.
+        request.Timestamp.AddTicks(-(request.Timestamp.UtcTicks % TimeSpan.TicksPerMillisecond))));
 
     public static string Iso(DateTimeOffset timestamp) =>
         timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     public static byte[] Utf8(string json) => Encoding.UTF8.GetBytes(json);
-
-    private double Gaussian() =>
-        Math.Sqrt(-2 * Math.Log(1 - _random.NextDouble())) * Math.Cos(2 * Math.PI * _random.NextDouble());
 }

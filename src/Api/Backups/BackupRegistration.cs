@@ -1,4 +1,4 @@
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Backup;
 using MaestroSla.Backup.Creating;
 using MaestroSla.Backup.Rekeying;
@@ -38,7 +38,6 @@ public static class BackupRegistration
         services.AddOptions<BackupScheduleOptions>().Bind(builder.Configuration.GetSection(BackupScheduleOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BackupScheduleOptions>, BackupScheduleValidation>();
         services.TryAddSingleton(TimeProvider.System);
-        services.ConfigureMarten(options => options.ConfigureBackups());
 
         services.AddSingleton(sp =>
         {
@@ -56,7 +55,7 @@ public static class BackupRegistration
             sp.GetRequiredService<IDocumentStore>(),
             sp.GetRequiredService<IBackupTarget>(),
             // The restored store is configured exactly like this one: same schema, events, projections.
-            connectionString => MaestroStore.Configure(new StoreOptions(), connectionString, StoreRegistration.RollupShards(builder.Configuration)),
+            connectionString => MaestroStore.Configure(new StoreOptions(), connectionString, MaestroStore.RollupShards(builder.Configuration)),
             sp.GetRequiredService<IOptions<BackupOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<EventLogRestore>()));

@@ -4,6 +4,8 @@ using BitFaster.Caching.Atomic;
 using BitFaster.Caching.Lfu;
 using BitFaster.Caching.Lru;
 using MaestroSla.Api.Reports;
+using MaestroSla.Contracts.Reports;
+using MaestroSla.Projections.EventStore;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Targets;
 using Marten;
@@ -28,14 +30,9 @@ public readonly record struct StorePositions(long Projection, long HighWater)
 
     public static async Task<StorePositions> ReadAsync(IQuerySession session, CancellationToken ct)
     {
-        var schema = session.DocumentStore.Options.Events.DatabaseSchemaName;
-        // Both in one round trip, in this order.
-        var rows = await session.AdvancedSql.QueryAsync<long>(
-            "select v from unnest(array[" +
-            $"{ReportProjections.ProgressSql(session.DocumentStore.Options)}, " +
-            $"coalesce((select max(seq_id) from {schema}.mt_events), 0)" +
-            "]) with ordinality as t(v, i) order by i", ct);
-        return new StorePositions(rows[0], rows[1]);
+        var (projection, highWater) = await EventStoreQueries.SlowestProgressAndLastSequenceAsync(
+            session, ReportProjections.ShardIdentities(session.DocumentStore.Options), ct);
+        return new StorePositions(projection, highWater);
     }
 }
 

@@ -2,12 +2,13 @@ using MaestroSla.Api.Alerts;
 using MaestroSla.Api.Backups;
 using MaestroSla.Api.Caching;
 using MaestroSla.Api.Dashboard;
-using MaestroSla.Api.Demo;
 using MaestroSla.Api.OpenApi;
 using MaestroSla.Api.Operations;
 using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
 using MaestroSla.Ingest;
+using MaestroSla.Local.Demo;
+using MaestroSla.Local.Kafka;
 using MaestroSla.Projections.Targets;
 using Wolverine.Http;
 
@@ -41,6 +42,8 @@ public static class MaestroApp
         builder.AddMaestroOpenApi();
         await builder.AddMaestroStoreAsync();
         builder.AddMaestroIngest();
+        // Without Kafka:BootstrapServers ingest reads from librdkafka's mock cluster, started in this process.
+        builder.Services.AddSingleton<Func<IEmbeddedKafka>>(() => MockKafkaCluster.Start());
         builder.AddMaestroBackups();
         builder.AddMaestroOperations();
         builder.Services.AddOptions<SlaOptions>()

@@ -1,6 +1,7 @@
 using JasperFx.Events.Daemon;
-using MaestroSla.Api.Embedded;
+using MaestroSla.Api.Store;
 using MaestroSla.Ingest.Http;
+using MaestroSla.Local.Postgres;
 using MaestroSla.Projections.Latency;
 using Marten;
 using Wolverine;
@@ -12,15 +13,13 @@ namespace MaestroSla.Api.Hosting;
 
 public static class StoreRegistration
 {
-    public const string ConnectionStringName = "Marten";
-
     /// <summary>
     /// PostgreSQL from ConnectionStrings:Marten, or — when none is configured — a throwaway cluster started from
     /// the machine's PostgreSQL binaries with its data under Embedded:DataDirectory.
     /// </summary>
     public static async Task<IHostApplicationBuilder> AddMaestroStoreAsync(this WebApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
+        var connectionString = builder.Configuration.GetConnectionString(MaestroStore.ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             var dataDirectory = Path.GetFullPath(builder.Configuration["Embedded:DataDirectory"] ?? Path.Combine(".data", "postgres"));
@@ -31,12 +30,12 @@ public static class StoreRegistration
             var postgres = await EmbeddedPostgres.StartAsync(dataDirectory);
             builder.Services.AddHostedService(_ => new EmbeddedPostgresLifetime(postgres));
             connectionString = postgres.ConnectionString;
-            builder.Configuration[$"ConnectionStrings:{ConnectionStringName}"] = connectionString;
+            builder.Configuration[$"ConnectionStrings:{MaestroStore.ConnectionStringName}"] = connectionString;
             Console.WriteLine($"No PostgreSQL configured: embedded cluster on port {postgres.Port}, data in {dataDirectory}");
         }
 
         var daemonMode = ProjectionDaemon(builder.Configuration);
-        var rollupShards = RollupShards(builder.Configuration);
+        var rollupShards = MaestroStore.RollupShards(builder.Configuration);
         var marten = builder.Services.AddMarten(_ => MaestroStore.Configure(new StoreOptions(), connectionString, rollupShards))
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup();
@@ -85,10 +84,6 @@ public static class StoreRegistration
             ? mode
             : throw new InvalidOperationException($"Projections:Daemon must be HotCold, Solo or Disabled, not {mode}");
     }
-
-    /// <summary>Projections:RollupShards — how many projections share the latency rollups; the same on every node.</summary>
-    public static int RollupShards(IConfiguration configuration) =>
-        configuration.GetValue("Projections:RollupShards", LatencyRollupShards.DefaultCount);
 
     private sealed class RollupShardStartupCheck(IDocumentStore store) : IHostedService
     {

@@ -1,4 +1,5 @@
 using MaestroSla.Ingest.Storage;
+using MaestroSla.Projections.EventStore;
 using Marten;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
@@ -14,7 +15,7 @@ public sealed class EventStoreSchemaHealthCheck(IDocumentStore store) : IHealthC
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var events = $"{store.Options.Events.DatabaseSchemaName}.mt_events";
+        var events = EventStoreQueries.EventsTable(store.Options);
         var offsets = $"{store.Options.DatabaseSchemaName}.{StoredKafkaOffsets.TableName}";
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(cancellationToken);

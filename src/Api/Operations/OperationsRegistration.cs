@@ -2,7 +2,7 @@ using HealthChecks.NpgSql;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using MaestroSla.Api.Backups;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Ingest.Storage;
 using Marten.Events.Daemon;
@@ -128,7 +128,7 @@ public static class OperationsRegistration
     // server's is put into configuration while the store is added).
     private static NpgSqlHealthCheck PostgreSqlCheck(IServiceProvider services) =>
         new(new NpgSqlHealthCheckOptions(
-            services.GetRequiredService<IConfiguration>().GetConnectionString(StoreRegistration.ConnectionStringName)!)
+            services.GetRequiredService<IConfiguration>().GetConnectionString(MaestroStore.ConnectionStringName)!)
         {
             CommandText = "show server_version",
             HealthCheckResultBuilder = version => HealthCheckResult.Healthy($"PostgreSQL {version} answers"),

@@ -4,6 +4,7 @@ using CsvHelper;
 using MaestroSla.Api.Caching;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Services;
@@ -13,10 +14,6 @@ using Microsoft.Extensions.Options;
 using Wolverine.Http;
 
 namespace MaestroSla.Api.Reports;
-
-/// <summary>One service against its targets; Status is met, breached or no data (then OverallMet is null).</summary>
-public sealed record ServiceStatus(
-    string Service, bool? OverallMet, string Status, IReadOnlyList<SlaMetricResult> Metrics, double? ErrorBudgetRemainingPercent);
 
 /// <summary>The current month of a time zone, and the latest month with recorded requests (null: none yet).</summary>
 public sealed record StatusMonths(string TimeZone, string Current, string? LatestWithData);

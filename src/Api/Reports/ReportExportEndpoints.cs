@@ -4,6 +4,7 @@ using CsvHelper;
 using MaestroSla.Api.Caching;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Services;
 using MaestroSla.Projections.Targets;

@@ -1,4 +1,5 @@
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Targets;
 using Marten;

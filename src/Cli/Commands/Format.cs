@@ -1,4 +1,5 @@
 using System.Globalization;
+using MaestroSla.Contracts.Reports;
 using Spectre.Console;
 
 namespace MaestroSla.Cli.Commands;
@@ -14,7 +15,7 @@ internal static class Format
     public static string Actual(double? value, string unit) =>
         value is not { } v ? "—" : unit == "%" ? v.ToString("N4", Invariant) : v.ToString("N1", Invariant);
 
-    public static string Target(MetricResult metric) => $"{Comparison(metric.Comparison)} {metric.Target.ToString("0.####", Invariant)} {metric.Unit}";
+    public static string Target(SlaMetricResult metric) => $"{Comparison(metric.Comparison)} {metric.Target.ToString("0.####", Invariant)} {metric.Unit}";
 
     public static string Comparison(string comparison) => comparison switch
     {

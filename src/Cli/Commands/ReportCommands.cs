@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MaestroSla.Contracts.Reports;
 using Spectre.Console;
 
 namespace MaestroSla.Cli.Commands;
@@ -58,7 +59,7 @@ internal static class ReportCommands
                     context.WriteRaw(Indent(body));
                     break;
                 default:
-                    PrintReport(context.Console, JsonSerializer.Deserialize<Report>(body, ApiClient.Json)!);
+                    PrintReport(context.Console, JsonSerializer.Deserialize<SlaReport>(body, ApiClient.Json)!);
                     break;
             }
             return 0;
@@ -181,7 +182,7 @@ internal static class ReportCommands
         ("uptime %", "uptime"), ("availability %", "availability"), ("P95 ms", "latency_p95"), ("P99 ms", "latency_p99"), ("error rate %", "error_rate"),
     ];
 
-    internal static void PrintReport(IAnsiConsole console, Report report)
+    internal static void PrintReport(IAnsiConsole console, SlaReport report)
     {
         var zone = Format.Zone(report.TimeZone);
         console.MarkupLineInterpolated(
@@ -230,7 +231,7 @@ internal static class ReportCommands
         console.MarkupLineInterpolated($"[grey]targets: {report.TargetsSource}; computed at event {report.ComputedAtSequence}[/]");
     }
 
-    private static string Budget(Budget budget, string unit) =>
+    private static string Budget(ErrorBudget budget, string unit) =>
         budget.ConsumedPercent is { } consumed
             ? $"{Format.Number(consumed, 1)} % used ({Format.Number(budget.Consumed, 2)} of {Format.Number(budget.Allowed, 2)} {unit} allowed)"
             : $"none allowed ({Format.Number(budget.Consumed, 2)} {unit} used)";

@@ -39,14 +39,14 @@ public sealed class TelemetryDecoder
         CultureInfo.InvariantCulture,
         $"field 'reason' must be at most {MaxReasonLength} characters");
 
-    private readonly TimeProvider time;
-    private readonly TimeSpan maxAge;
-    private readonly TimeSpan maxFutureSkew;
-    private readonly double maxLatencyMs;
-    private readonly int maxNameLength;
-    private readonly string latencyAboveLimit;
-    private readonly char[] nameScratch;
-    private readonly NameCache names = new();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _maxAge;
+    private readonly TimeSpan _maxFutureSkew;
+    private readonly double _maxLatencyMs;
+    private readonly int _maxNameLength;
+    private readonly string _latencyAboveLimit;
+    private readonly char[] _nameScratch;
+    private readonly NameCache _names = new();
 
     public TelemetryDecoder(ContractLimits limits, TimeProvider time)
     {
@@ -55,15 +55,15 @@ public sealed class TelemetryDecoder
         EnsureSensible(limits);
 
         // Copied, so that a later change to the bound options object cannot bypass the checks above.
-        this.time = time;
-        maxAge = limits.MaxAge;
-        maxFutureSkew = limits.MaxFutureSkew;
-        maxLatencyMs = limits.MaxLatency.TotalMilliseconds;
-        maxNameLength = limits.MaxNameLength;
-        latencyAboveLimit = string.Create(
+        _time = time;
+        _maxAge = limits.MaxAge;
+        _maxFutureSkew = limits.MaxFutureSkew;
+        _maxLatencyMs = limits.MaxLatency.TotalMilliseconds;
+        _maxNameLength = limits.MaxNameLength;
+        _latencyAboveLimit = string.Create(
             CultureInfo.InvariantCulture,
-            $"field 'latencyMs' exceeds the maximum latency of {maxLatencyMs} ms (Contract:MaxLatency {limits.MaxLatency})");
-        nameScratch = new char[maxNameLength * MaxBytesPerChar];
+            $"field 'latencyMs' exceeds the maximum latency of {_maxLatencyMs} ms (Contract:MaxLatency {limits.MaxLatency})");
+        _nameScratch = new char[_maxNameLength * MaxBytesPerChar];
     }
 
     [Flags]
@@ -253,8 +253,8 @@ public sealed class TelemetryDecoder
     /// </summary>
     private DecodedMessage ReadBody(ReadOnlySpan<byte> utf8Json, MessageKind kind)
     {
-        DateTimeOffset now = time.GetUtcNow();
-        var window = new AcceptedWindow(now - maxAge, now + maxFutureSkew);
+        DateTimeOffset now = _time.GetUtcNow();
+        var window = new AcceptedWindow(now - _maxAge, now + _maxFutureSkew);
 
         string? service = null;
         string? endpoint = null;
@@ -532,14 +532,14 @@ public sealed class TelemetryDecoder
             return MustBe(field, "a string");
         }
 
-        if (reader.ValueSpan.Length > nameScratch.Length)
+        if (reader.ValueSpan.Length > _nameScratch.Length)
         {
             return NameTooLong(field);
         }
 
-        int length = reader.CopyString(nameScratch);
-        ReadOnlySpan<char> chars = nameScratch.AsSpan(0, length);
-        if (names.TryGet(chars, out name))
+        int length = reader.CopyString(_nameScratch);
+        ReadOnlySpan<char> chars = _nameScratch.AsSpan(0, length);
+        if (_names.TryGet(chars, out name))
         {
             return null;
         }
@@ -550,7 +550,7 @@ public sealed class TelemetryDecoder
             return problem;
         }
 
-        name = names.Add(chars);
+        name = _names.Add(chars);
         return null;
     }
 
@@ -561,7 +561,7 @@ public sealed class TelemetryDecoder
             return $"field '{field}' must not be empty";
         }
 
-        if (chars.Length > maxNameLength)
+        if (chars.Length > _maxNameLength)
         {
             return NameTooLong(field);
         }
@@ -584,7 +584,7 @@ public sealed class TelemetryDecoder
 
     private string NameTooLong(string field) => string.Create(
         CultureInfo.InvariantCulture,
-        $"field '{field}' must be at most {maxNameLength} characters (Contract:MaxNameLength)");
+        $"field '{field}' must be at most {_maxNameLength} characters (Contract:MaxNameLength)");
 
     private string? ReadLatency(ref Utf8JsonReader reader, out double? latencyMs)
     {
@@ -605,9 +605,9 @@ public sealed class TelemetryDecoder
             return "field 'latencyMs' must not be negative";
         }
 
-        if (value > maxLatencyMs)
+        if (value > _maxLatencyMs)
         {
-            return latencyAboveLimit;
+            return _latencyAboveLimit;
         }
 
         // -0 passes the checks above and would be reported as "-0".
@@ -722,14 +722,14 @@ public sealed class TelemetryDecoder
         {
             return string.Create(
                 CultureInfo.InvariantCulture,
-                $"field '{field}' is older than the accepted window of {maxAge} (Contract:MaxAge)");
+                $"field '{field}' is older than the accepted window of {_maxAge} (Contract:MaxAge)");
         }
 
         if (utc > window.Latest)
         {
             return string.Create(
                 CultureInfo.InvariantCulture,
-                $"field '{field}' is more than {maxFutureSkew} ahead of this host's clock (Contract:MaxFutureSkew)");
+                $"field '{field}' is more than {_maxFutureSkew} ahead of this host's clock (Contract:MaxFutureSkew)");
         }
 
         timestamp = utc;

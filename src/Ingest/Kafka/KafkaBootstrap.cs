@@ -1,4 +1,3 @@
-using MaestroSla.Ingest.Embedded;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -10,9 +9,10 @@ namespace MaestroSla.Ingest.Kafka;
 /// </summary>
 public sealed class KafkaBootstrap : IDisposable
 {
-    private readonly MockKafkaCluster? _embedded;
+    private readonly IEmbeddedKafka? _embedded;
 
-    public KafkaBootstrap(IOptions<KafkaIngestOptions> options, ILogger<KafkaBootstrap> logger)
+    /// <param name="startEmbedded">Starts the embedded cluster; hosts with the local harness (src/Local) register it.</param>
+    public KafkaBootstrap(IOptions<KafkaIngestOptions> options, ILogger<KafkaBootstrap> logger, Func<IEmbeddedKafka>? startEmbedded = null)
     {
         var settings = options.Value;
         if (!string.IsNullOrWhiteSpace(settings.BootstrapServers))
@@ -22,7 +22,8 @@ public sealed class KafkaBootstrap : IDisposable
             return;
         }
 
-        _embedded = MockKafkaCluster.Start();
+        _embedded = startEmbedded?.Invoke()
+            ?? throw new InvalidOperationException("No Kafka configured: set Kafka:BootstrapServers (only a host with the local harness starts an embedded cluster)");
         _embedded.CreateTopic(settings.Topic, settings.EmbeddedPartitions);
         BootstrapServers = _embedded.BootstrapServers;
         // The embedded cluster's topics live only as long as this process, while the offsets stored with the

@@ -1,3 +1,4 @@
+using MaestroSla.Projections.EventStore;
 using MaestroSla.Projections.Reports;
 using Marten;
 
@@ -17,25 +18,7 @@ public static class ProjectionLag
     /// missing recent traffic and alerts would resolve and re-raise spuriously. Comparing with the newest stored
     /// events instead of the daemon's high-water mark also covers a node where no daemon runs.
     /// </remarks>
-    public static async Task<TimeSpan> OfLatencyRollupsAsync(IQuerySession session, CancellationToken ct)
-    {
-        var options = session.DocumentStore.Options;
+    public static Task<TimeSpan> OfLatencyRollupsAsync(IQuerySession session, CancellationToken ct) =>
         // Every rollup shard: the slowest one decides, since its services' windows are the ones missing traffic.
-        var shards = ReportProjections.LatencyShardIdentities(options);
-        var schema = options.Events.DatabaseSchemaName;
-        var seconds = await session.AdvancedSql.QueryAsync<double>(
-            $"""
-            select coalesce(extract(epoch from now() - min(e.timestamp))::float8, 0)
-            from (select timestamp from {schema}.mt_events
-                  where seq_id > (select coalesce(min(coalesce(p.last_seq_id, 0)), 0)
-                                  from unnest(?::text[]) as shard(name)
-                                  left join {schema}.mt_event_progression p on p.name = shard.name)
-                  order by seq_id
-                  limit 1) e
-            """,
-            ct,
-            // As one text[] parameter, not spread as params (a string[] is an object[]).
-            (object)shards);
-        return TimeSpan.FromSeconds(Math.Max(0, seconds[0]));
-    }
+        EventStoreQueries.OldestUnprocessedAgeAsync(session, ReportProjections.LatencyShardIdentities(session.DocumentStore.Options), ct);
 }

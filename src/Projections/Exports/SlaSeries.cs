@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using MaestroSla.Contracts.Latency;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Projections.Targets;

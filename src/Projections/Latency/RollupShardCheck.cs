@@ -1,4 +1,5 @@
 using JasperFx.Events.Projections;
+using MaestroSla.Projections.EventStore;
 using Marten;
 
 namespace MaestroSla.Projections.Latency;
@@ -19,12 +20,7 @@ public static class RollupShardCheck
             .ToHashSet(StringComparer.Ordinal);
         var schema = store.Options.Events.DatabaseSchemaName;
         await using var session = store.QuerySession();
-        var stored = await session.AdvancedSql.QueryAsync<string>(
-            $"""
-            select name from {schema}.mt_event_progression
-            where name like '{LatencyRollupShards.BaseName}%' and last_seq_id > 0
-            """,
-            ct);
+        var stored = await EventStoreQueries.ProgressedShardsAsync(session, LatencyRollupShards.BaseName, ct);
         var foreign = stored.Where(name => !configured.Contains(name)).Order(StringComparer.Ordinal).ToList();
         if (foreign.Count > 0)
         {

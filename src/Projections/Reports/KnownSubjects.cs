@@ -1,3 +1,4 @@
+using MaestroSla.Projections.EventStore;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Services;
 using MaestroSla.Projections.Targets;
@@ -17,8 +18,7 @@ public static class KnownSubjects
     {
         var names = new SortedSet<string>(await KnownServices.ListAsync(session, ct), StringComparer.Ordinal);
         var prefix = SlaTargetStreams.For("");
-        var schema = session.DocumentStore.Options.Events.DatabaseSchemaName;
-        foreach (var id in await session.AdvancedSql.QueryAsync<string>($"select id from {schema}.mt_streams where starts_with(id, ?)", ct, prefix))
+        foreach (var id in await EventStoreQueries.StreamKeysStartingWithAsync(session, prefix, ct))
         {
             names.Add(id[prefix.Length..]);
         }

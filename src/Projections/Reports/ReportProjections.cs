@@ -1,4 +1,5 @@
 using JasperFx.Events.Projections;
+using MaestroSla.Projections.EventStore;
 using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Uptime;
@@ -32,20 +33,9 @@ public static class ReportProjections
             .ToArray();
 
     /// <summary>
-    /// SQL for the last event sequence every one of them has applied (0 while any has not started): a report computed
-    /// at this position saw every event up to it. The slowest shard decides, as each holds only its services' rollups.
+    /// The last event sequence every one of them has applied (0 while any has not started): a report computed at this
+    /// position saw every event up to it. The slowest shard decides, as each holds only its services' rollups.
     /// </summary>
-    public static string ProgressSql(IReadOnlyStoreOptions options)
-    {
-        // Our own projection names (letters, digits, '_' and ':'), so they can be literals in the statement.
-        var names = string.Join(", ", ShardIdentities(options).Select(name => $"'{name}'"));
-        return $"(select coalesce(min(coalesce(p.last_seq_id, 0)), 0) from unnest(array[{names}]::text[]) as shard(name) " +
-            $"left join {options.Events.DatabaseSchemaName}.mt_event_progression p on p.name = shard.name)";
-    }
-
-    public static async Task<long> ProgressAsync(IQuerySession session, CancellationToken ct)
-    {
-        var progress = await session.AdvancedSql.QueryAsync<long>($"select {ProgressSql(session.DocumentStore.Options)}", ct);
-        return progress.Count == 0 ? 0 : progress[0];
-    }
+    public static Task<long> ProgressAsync(IQuerySession session, CancellationToken ct) =>
+        EventStoreQueries.SlowestProgressAsync(session, ShardIdentities(session.DocumentStore.Options), ct);
 }

@@ -1,6 +1,7 @@
 using JasperFx.Events;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Services;

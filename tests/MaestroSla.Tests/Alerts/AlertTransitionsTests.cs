@@ -3,6 +3,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Alerts;
 
+[Trait("Category", "Unit")]
 public sealed class AlertTransitionsTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 10, 1, 12, 0, 0, TimeSpan.Zero);

@@ -3,6 +3,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Alerts;
 
+[Trait("Category", "Unit")]
 public sealed class BurnRateRulesTests
 {
     private static readonly BurnRateRule Page1h = BurnRateRules.SreWorkbook.Single(r => r.Name == "page-1h");

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Backup;
 using MaestroSla.Backup.Format;
 using MaestroSla.Backup.Replicating;

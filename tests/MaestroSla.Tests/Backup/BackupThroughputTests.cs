@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using MaestroSla.Api.Demo;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Local.Demo;
+using MaestroSla.Api.Store;
 using MaestroSla.Backup;
 using MaestroSla.Backup.Creating;
 using MaestroSla.Backup.Format;

@@ -1,4 +1,4 @@
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Backup;
 using MaestroSla.Backup.Creating;
 using MaestroSla.Backup.Format;

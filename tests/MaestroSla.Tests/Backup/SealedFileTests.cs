@@ -6,6 +6,7 @@ using Shouldly;
 namespace MaestroSla.Tests.Backup;
 
 /// <summary>The sealed format on its own: frames authenticate only in their own place of their own file.</summary>
+[Trait("Category", "Unit")]
 public sealed class SealedFileTests
 {
     private const int Frame = 4096;

@@ -5,6 +5,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using MaestroSla.Api.Caching;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Tests.Infrastructure;
 using Marten;

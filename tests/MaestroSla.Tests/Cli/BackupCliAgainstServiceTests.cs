@@ -45,7 +45,7 @@ public sealed class BackupCliAgainstServiceTests(ServicesFixture services)
 
             var (restoreExit, restored) = await CliTests.RunAsync("restore", id, "--url", url);
             restoreExit.ShouldBe(0, restored);
-            await using var target = new DocumentStore(Api.Hosting.MaestroStore.Configure(new StoreOptions(), restoreTarget));
+            await using var target = new DocumentStore(Api.Store.MaestroStore.Configure(new StoreOptions(), restoreTarget));
             await using var session = target.QuerySession();
             var restoredEvents = await session.Events.QueryAllRawEvents().CountAsync();
             await using var liveSession = app.App.Services.GetRequiredService<IDocumentStore>().QuerySession();

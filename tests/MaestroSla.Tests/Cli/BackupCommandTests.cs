@@ -11,6 +11,7 @@ namespace MaestroSla.Tests.Cli;
 /// The backup verbs against the answers documented in src/Cli/README.md, served by a stub: the admin endpoints
 /// do not exist yet. When they do, tests against the running service replace these.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class BackupCommandTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MaestroSla.Cli;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Tests.Dashboard;
 using MaestroSla.Tests.Infrastructure;

@@ -5,6 +5,7 @@ using Xunit;
 
 namespace MaestroSla.Tests.Contracts;
 
+[Trait("Category", "Unit")]
 public class ContractLimitsTests
 {
     [Fact]

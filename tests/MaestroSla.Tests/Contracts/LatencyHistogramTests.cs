@@ -6,6 +6,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Contracts;
 
+[Trait("Category", "Unit")]
 public sealed class LatencyHistogramTests
 {
     private static readonly double[] Percentiles = [0, 1, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100];

@@ -7,6 +7,7 @@ using Xunit;
 
 namespace MaestroSla.Tests.Contracts;
 
+[Trait("Category", "Unit")]
 public class TelemetryDecoderTests
 {
     private const string RequestSample =
@@ -20,7 +21,7 @@ public class TelemetryDecoderTests
 
     private static readonly DateTimeOffset Now = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
-    private readonly TelemetryDecoder decoder = new(new ContractLimits(), new FakeTimeProvider(Now));
+    private readonly TelemetryDecoder _decoder = new(new ContractLimits(), new FakeTimeProvider(Now));
 
     [Fact]
     public void a_valid_request_is_decoded_with_all_its_values()
@@ -270,12 +271,12 @@ public class TelemetryDecoderTests
     public void decoding_a_request_with_known_names_allocates_nothing()
     {
         byte[] request = Encoding.UTF8.GetBytes(RequestSample);
-        decoder.Decode(request).IsValid.ShouldBeTrue();
+        _decoder.Decode(request).IsValid.ShouldBeTrue();
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1_000; i++)
         {
-            decoder.Decode(request);
+            _decoder.Decode(request);
         }
 
         (GC.GetAllocatedBytesForCurrentThread() - before).ShouldBe(0);
@@ -324,7 +325,7 @@ public class TelemetryDecoderTests
             byte[] bytes = Encoding.UTF8.GetBytes(sample);
             for (int length = 0; length < bytes.Length; length++)
             {
-                decoder.Decode(bytes.AsSpan(0, length)).IsValid.ShouldBeFalse($"{sample} cut at {length}");
+                _decoder.Decode(bytes.AsSpan(0, length)).IsValid.ShouldBeFalse($"{sample} cut at {length}");
             }
         }
     }
@@ -342,7 +343,7 @@ public class TelemetryDecoderTests
                 mangled[random.Next(mangled.Length)] = (byte)random.Next(256);
             }
 
-            Should.NotThrow(() => decoder.Decode(mangled));
+            Should.NotThrow(() => _decoder.Decode(mangled));
         }
     }
 
@@ -352,7 +353,7 @@ public class TelemetryDecoderTests
         byte[] bytes = Encoding.UTF8.GetBytes(RequestSample.Replace("checkout", "check#out", StringComparison.Ordinal));
         bytes[Array.IndexOf(bytes, (byte)'#')] = 0xFF;
 
-        decoder.Decode(bytes).Error.ShouldNotBeNull().ShouldStartWith("malformed JSON");
+        _decoder.Decode(bytes).Error.ShouldNotBeNull().ShouldStartWith("malformed JSON");
     }
 
     [Theory]
@@ -743,7 +744,7 @@ public class TelemetryDecoderTests
         Decode(json).IsValid.ShouldBeFalse();
     }
 
-    private DecodedMessage Decode(string json) => decoder.Decode(Encoding.UTF8.GetBytes(json));
+    private DecodedMessage Decode(string json) => _decoder.Decode(Encoding.UTF8.GetBytes(json));
 
     private void ShouldBeRejected(string json, string reason)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using MaestroSla.Api.Security;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Exports;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Tests.Infrastructure;

@@ -4,6 +4,8 @@ using System.Text;
 using Marten;
 using Marten.Events;
 using Microsoft.Extensions.DependencyInjection;
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Local.Traffic;
 using Shouldly;
 
 namespace MaestroSla.Tests.Dashboard;
@@ -58,15 +60,14 @@ public sealed class MonthOfTelemetry
                 continue;
             }
             var endpoint = Endpoints[random.Next(Endpoints.Length)];
-            var latency = (endpoint == "POST /pay" ? 70.0 : 40.0) * Math.Exp(0.55 * Gaussian(random));
+            var latency = (endpoint == "POST /pay" ? 70.0 : 40.0) * Math.Exp(0.55 * random.Gaussian());
             if (local.Day is 12 or 13 && local.Hour is >= 14 and < 18)
             {
                 latency *= 3.2; // a slow afternoon
             }
             var errorChance = local.Day == 20 && local.Hour == 10 ? 0.08 : 0.0004; // an error burst
             var failed = random.NextDouble() < errorChance;
-            data.Messages.Add(Invariant(
-                $"{{\"v\":1,\"type\":\"request\",\"service\":\"{service}\",\"endpoint\":\"{endpoint}\",\"latencyMs\":{Math.Min(latency, 60_000):0.###},\"status\":{(failed ? 503 : 200)},\"ts\":\"{at:O}\"}}"));
+            data.Messages.Add(Text(TelemetryWriter.Request(service, endpoint, Distributions.WireMilliseconds(Math.Min(latency, 60_000)), failed ? 503 : 200, at)));
             data.Requests++;
         }
 
@@ -79,8 +80,7 @@ public sealed class MonthOfTelemetry
         for (var minute = 0; minute < 60; minute++)
         {
             var status = minute is >= 20 and < 24 ? "unhealthy" : "healthy";
-            data.Messages.Add(Invariant(
-                $"{{\"v\":1,\"type\":\"health\",\"service\":\"{service}\",\"component\":\"cache\",\"status\":\"{status}\",\"latencyMs\":1.5,\"ts\":\"{Day(16, 8, minute):O}\"}}"));
+            data.Messages.Add(Text(TelemetryWriter.Health(service, "cache", status, 1.5, Day(16, 8, minute))));
         }
         return data;
     }
@@ -98,10 +98,7 @@ public sealed class MonthOfTelemetry
     }
 
     private void Downtime(DateTimeOffset start, DateTimeOffset end, string reason) =>
-        Messages.Add(Invariant($"{{\"v\":1,\"type\":\"downtime\",\"service\":\"{Service}\",\"start\":\"{start:O}\",\"end\":\"{end:O}\",\"reason\":\"{reason}\"}}"));
+        Messages.Add(Text(TelemetryWriter.Downtime(Service, start, end, reason)));
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+    private static string Text(byte[] message) => Encoding.UTF8.GetString(message);
 }

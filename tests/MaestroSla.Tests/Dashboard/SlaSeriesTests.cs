@@ -1,6 +1,7 @@
 using System.Globalization;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Exports;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Reports;
@@ -9,6 +10,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Dashboard;
 
+[Trait("Category", "Unit")]
 public sealed class SlaSeriesTests
 {
     private static readonly TimeZoneInfo Berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
 using MaestroSla.Ingest.Kafka;
+using MaestroSla.Local.Kafka;
 using MaestroSla.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,7 +19,7 @@ public sealed class EmbeddedKafkaWarningTests
     public void starting_without_kafka_warns_how_much_the_embedded_broker_keeps_and_that_figure_is_what_it_keeps()
     {
         var logs = new CapturedLogger();
-        using var bootstrap = new KafkaBootstrap(Options.Create(new KafkaIngestOptions { Topic = "retention", EmbeddedPartitions = 2 }), logs);
+        using var bootstrap = new KafkaBootstrap(Options.Create(new KafkaIngestOptions { Topic = "retention", EmbeddedPartitions = 2 }), logs, () => MockKafkaCluster.Start());
 
         bootstrap.IsEmbedded.ShouldBeTrue();
         var warning = logs.Entries.ShouldHaveSingleItem();

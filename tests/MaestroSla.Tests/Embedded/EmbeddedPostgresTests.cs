@@ -1,4 +1,4 @@
-using MaestroSla.Api.Embedded;
+using MaestroSla.Local.Postgres;
 using Npgsql;
 using Shouldly;
 using Xunit;

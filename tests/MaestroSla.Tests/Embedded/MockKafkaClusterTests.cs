@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using MaestroSla.Ingest.Embedded;
+using MaestroSla.Local.Kafka;
 using Shouldly;
 using Xunit;
 

@@ -5,6 +5,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Exports;
 
+[Trait("Category", "Unit")]
 public sealed partial class OpenSloTests
 {
     internal static readonly SlaTargets Odd = new() { UptimePercent = 99.95, AvailabilityPercent = 99.9, P95Ms = 123.4, P99Ms = 987.65, ErrorRatePercent = 0.1 };

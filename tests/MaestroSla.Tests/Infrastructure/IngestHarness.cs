@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Kafka;

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using MaestroSla.Api.Embedded;
-using MaestroSla.Ingest.Embedded;
+using MaestroSla.Local.Postgres;
+using MaestroSla.Local.Kafka;
 using MaestroSla.Tests.Backup;
 using Npgsql;
 using Testcontainers.PostgreSql;

@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text;
+using MaestroSla.Contracts.Messages;
 
 namespace MaestroSla.Tests.Infrastructure;
 
@@ -36,14 +35,11 @@ public sealed class TestTraffic
     }
 
     public static byte[] Request(string service, string endpoint, double latencyMs, int status, DateTimeOffset ts) =>
-        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"{{\"v\":1,\"type\":\"request\",\"service\":\"{service}\",\"endpoint\":\"{endpoint}\",\"latencyMs\":{latencyMs},\"status\":{status},\"ts\":\"{ts.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"}}"));
+        TelemetryWriter.Request(service, endpoint, latencyMs, status, ts);
 
     public static byte[] Downtime(string service, DateTimeOffset start, DateTimeOffset end, string reason) =>
-        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"{{\"v\":1,\"type\":\"downtime\",\"service\":\"{service}\",\"start\":\"{start.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\",\"end\":\"{end.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\",\"reason\":\"{reason}\"}}"));
+        TelemetryWriter.Downtime(service, start, end, reason);
 
     public static byte[] Health(string service, string component, string status, double latencyMs, DateTimeOffset ts) =>
-        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"{{\"v\":1,\"type\":\"health\",\"service\":\"{service}\",\"component\":\"{component}\",\"status\":\"{status}\",\"latencyMs\":{latencyMs},\"ts\":\"{ts.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\"}}"));
+        TelemetryWriter.Health(service, component, status, latencyMs, ts);
 }

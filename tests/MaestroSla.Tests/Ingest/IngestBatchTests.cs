@@ -7,6 +7,7 @@ using Shouldly;
 namespace MaestroSla.Tests.Ingest;
 
 /// <summary>However a minute's requests travel — folded, moved on as an open minute, merged — the event is the same.</summary>
+[Trait("Category", "Unit")]
 public sealed class IngestBatchTests
 {
     private static readonly DateTimeOffset Minute = new(2026, 11, 3, 10, 15, 0, TimeSpan.Zero);

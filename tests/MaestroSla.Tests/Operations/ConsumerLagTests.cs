@@ -3,6 +3,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Operations;
 
+[Trait("Category", "Unit")]
 public sealed class ConsumerLagTests
 {
     [Fact]

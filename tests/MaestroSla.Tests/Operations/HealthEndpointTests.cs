@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using MaestroSla.Api.Embedded;
+using MaestroSla.Local.Postgres;
 using MaestroSla.Tests.Infrastructure;
 using Shouldly;
 

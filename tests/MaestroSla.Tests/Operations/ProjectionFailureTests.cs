@@ -1,5 +1,5 @@
 using System.Net;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Tests.Cli;

@@ -5,6 +5,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Projections;
 
+[Trait("Category", "Unit")]
 public sealed class HealthDowntimeTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);

@@ -1,10 +1,9 @@
 using JasperFx.Events.Projections;
-using MaestroSla.Api.Hosting;
+using MaestroSla.Api.Store;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Tests.Infrastructure;
 using Marten;
-using Npgsql;
 using Shouldly;
 
 namespace MaestroSla.Tests.Projections;
@@ -54,7 +53,7 @@ public sealed class LatencyRollupShardsTests(ServicesFixture services)
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await RollupShardCheck.EnsureMatchesAsync(store, CancellationToken.None);
 
-        await SetProgressAsync(connectionString, ("latency_rollups_0:All", 50), ("latency_rollups_1:All", 40), ("uptime_signals:All", 60), ("ingest_gaps:All", 70));
+        await ProjectionProgress.SetAsync(connectionString, ("latency_rollups_0:All", 50), ("latency_rollups_1:All", 40), ("uptime_signals:All", 60), ("ingest_gaps:All", 70));
         await using (var session = store.QuerySession())
         {
             (await ReportProjections.ProgressAsync(session, CancellationToken.None)).ShouldBe(40);
@@ -68,24 +67,9 @@ public sealed class LatencyRollupShardsTests(ServicesFixture services)
             (await ReportProjections.ProgressAsync(session, CancellationToken.None)).ShouldBe(0);
         }
         // Progress a shard this count does not have (left by a four-shard configuration) means the rollups hold its folds.
-        await SetProgressAsync(connectionString, ("latency_rollups_2:All", 30));
+        await ProjectionProgress.SetAsync(connectionString, ("latency_rollups_2:All", 30));
         var refused = await Should.ThrowAsync<InvalidOperationException>(() => RollupShardCheck.EnsureMatchesAsync(store, CancellationToken.None));
         refused.Message.ShouldContain("latency_rollups_2:All");
         refused.Message.ShouldContain("Projections:RollupShards");
-    }
-
-    private static async Task SetProgressAsync(string connectionString, params (string Name, long Sequence)[] rows)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        foreach (var (name, sequence) in rows)
-        {
-            await using var command = new NpgsqlCommand(
-                $"insert into {MaestroStore.Schema}.mt_event_progression (name, last_seq_id) values ($1, $2) on conflict (name) do update set last_seq_id = excluded.last_seq_id",
-                connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = name });
-            command.Parameters.Add(new NpgsqlParameter { Value = sequence });
-            await command.ExecuteNonQueryAsync();
-        }
     }
 }

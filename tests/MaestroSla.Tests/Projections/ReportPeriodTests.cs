@@ -3,6 +3,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Projections;
 
+[Trait("Category", "Unit")]
 public sealed class ReportPeriodTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);

@@ -1,8 +1,10 @@
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Reports;
 using Shouldly;
 
 namespace MaestroSla.Tests.Projections;
 
+[Trait("Category", "Unit")]
 public sealed class ReportStatusTests
 {
     [Theory]

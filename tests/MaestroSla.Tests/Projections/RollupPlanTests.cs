@@ -3,6 +3,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Projections;
 
+[Trait("Category", "Unit")]
 public sealed class RollupPlanTests
 {
     private static DateTimeOffset At(string utc) => DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture);

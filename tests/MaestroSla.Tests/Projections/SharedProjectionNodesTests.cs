@@ -79,7 +79,7 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
             (await LeaderAsync(harness)).ShouldBe(apiNode, "the API replica still leads");
 
             // The harness's store has the default shard count: waiting on it would not wait for shards 2 and 3.
-            await using var fourShards = new DocumentStore(MaestroSla.Api.Hosting.MaestroStore.Configure(new StoreOptions(), harness.ConnectionString, rollupShards: Shards));
+            await using var fourShards = new DocumentStore(MaestroSla.Api.Store.MaestroStore.Configure(new StoreOptions(), harness.ConnectionString, rollupShards: Shards));
             await fourShards.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(120));
             await AssertRollupTotalsAsync(harness, before.RequestsByService, before.ErrorsByService);
 
@@ -133,7 +133,7 @@ public sealed partial class SharedProjectionNodesTests(ServicesFixture services,
             response.IsSuccessStatusCode.ShouldBeTrue(await response.Content.ReadAsStringAsync());
         }
 
-        await using var store = new DocumentStore(MaestroSla.Api.Hosting.MaestroStore.Configure(new StoreOptions(), harness.ConnectionString, rollupShards: 3));
+        await using var store = new DocumentStore(MaestroSla.Api.Store.MaestroStore.Configure(new StoreOptions(), harness.ConnectionString, rollupShards: 3));
         await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(90));
         await using (var session = store.QuerySession())
         {

@@ -1,7 +1,9 @@
-using System.Globalization;
 using System.Net;
 using System.Text;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Reports;
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Local.Traffic;
 using Shouldly;
 
 namespace MaestroSla.Tests.Reports;
@@ -45,7 +47,7 @@ public sealed class GeneratedTelemetry
         for (var i = 0; i < 24_000; i++)
         {
             var at = start.AddMilliseconds(random.NextInt64(spanMs));
-            var micros = (long)(30_000 * Math.Exp(0.7 * Gaussian(random)));
+            var micros = (long)(30_000 * Math.Exp(0.7 * random.Gaussian()));
             data.Requests.Add(new Request(endpoints[random.Next(endpoints.Length)], micros, random.NextDouble() < 0.01, at));
         }
 
@@ -76,11 +78,11 @@ public sealed class GeneratedTelemetry
         var others = new List<string>();
         foreach (var (start, end, reason) in Downtimes)
         {
-            others.Add(Invariant($"{{\"v\":1,\"type\":\"downtime\",\"service\":\"{Service}\",\"start\":\"{start:O}\",\"end\":\"{end:O}\",\"reason\":\"{reason}\"}}"));
+            others.Add(Text(TelemetryWriter.Downtime(Service, start, end, reason)));
         }
         foreach (var (component, status, at) in Checks)
         {
-            others.Add(Invariant($"{{\"v\":1,\"type\":\"health\",\"service\":\"{Service}\",\"component\":\"{component}\",\"status\":\"{status}\",\"latencyMs\":2.5,\"ts\":\"{at:O}\"}}"));
+            others.Add(Text(TelemetryWriter.Health(Service, component, status, 2.5, at)));
         }
         await PostJsonAsync(client, others);
         await PostRequestsAsync(client, Requests.Take(requests).ToList());
@@ -88,8 +90,8 @@ public sealed class GeneratedTelemetry
 
     public static async Task PostRequestsAsync(HttpClient client, IReadOnlyList<Request> requests)
     {
-        await PostJsonAsync(client, requests.Select(r => Invariant(
-            $"{{\"v\":1,\"type\":\"request\",\"service\":\"{Service}\",\"endpoint\":\"{r.Endpoint}\",\"latencyMs\":{r.LatencyMicros / 1000.0:0.###},\"status\":{(r.IsError ? 500 : 200)},\"ts\":\"{r.At:O}\"}}")));
+        await PostJsonAsync(client, requests.Select(r =>
+            Text(TelemetryWriter.Request(Service, r.Endpoint, Distributions.WireMilliseconds(r.LatencyMicros / 1000.0), r.IsError ? 500 : 200, r.At))));
     }
 
     private static async Task PostJsonAsync(HttpClient client, IEnumerable<string> messages)
@@ -155,8 +157,5 @@ public sealed class GeneratedTelemetry
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+    private static string Text(byte[] message) => Encoding.UTF8.GetString(message);
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Reports;
 using MaestroSla.Tests.Infrastructure;
 using Marten;

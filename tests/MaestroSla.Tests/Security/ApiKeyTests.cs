@@ -6,6 +6,7 @@ using Shouldly;
 
 namespace MaestroSla.Tests.Security;
 
+[Trait("Category", "Unit")]
 public sealed class ApiKeyTests
 {
     [Fact]

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Confluent.Kafka;
+using MaestroSla.Ingest;
 
-namespace MaestroSla.Ingest.Embedded;
+namespace MaestroSla.Local.Kafka;
 
 /// <summary>
 /// An in-process Kafka-protocol cluster (librdkafka's mock brokers on loopback TCP), used when no
@@ -28,22 +29,22 @@ namespace MaestroSla.Ingest.Embedded;
 /// with it.
 /// </para>
 /// </remarks>
-public sealed class MockKafkaCluster : IDisposable
+public sealed class MockKafkaCluster : IEmbeddedKafka
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MetadataRequestTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(20);
 
-    private readonly MockClusterClientHandle host;
-    private readonly IAdminClient admin;
-    private readonly int brokers;
-    private bool disposed;
+    private readonly MockClusterClientHandle _host;
+    private readonly IAdminClient _admin;
+    private readonly int _brokers;
+    private bool _disposed;
 
     private MockKafkaCluster(MockClusterClientHandle host, IAdminClient admin, int brokers, string bootstrapServers)
     {
-        this.host = host;
-        this.admin = admin;
-        this.brokers = brokers;
+        _host = host;
+        _admin = admin;
+        _brokers = brokers;
         BootstrapServers = bootstrapServers;
     }
 
@@ -88,10 +89,10 @@ public sealed class MockKafkaCluster : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(topic);
         ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
-        ObjectDisposedException.ThrowIf(disposed, this);
+        ObjectDisposedException.ThrowIf(_disposed, this);
 
         // Replication as the mock does for auto-created topics: a single broker cannot hold more copies.
-        var error = LibrdkafkaMock.CreateTopic(host, topic, partitions, Math.Min(3, brokers));
+        var error = LibrdkafkaMock.CreateTopic(_host, topic, partitions, Math.Min(3, _brokers));
         if (error == ErrorCode.TopicAlreadyExists)
         {
             // Calling twice with the same shape is harmless; a different shape usually means something
@@ -115,14 +116,14 @@ public sealed class MockKafkaCluster : IDisposable
     /// <summary>Stops the cluster; clients still connected to it see their brokers go down.</summary>
     public void Dispose()
     {
-        if (disposed)
+        if (_disposed)
         {
             return;
         }
 
-        disposed = true;
-        admin.Dispose();
-        host.Dispose();
+        _disposed = true;
+        _admin.Dispose();
+        _host.Dispose();
     }
 
     private void WaitForBrokers()
@@ -133,8 +134,8 @@ public sealed class MockKafkaCluster : IDisposable
         {
             try
             {
-                var seen = admin.GetMetadata(MetadataRequestTimeout).Brokers.Count;
-                if (seen == brokers)
+                var seen = _admin.GetMetadata(MetadataRequestTimeout).Brokers.Count;
+                if (seen == _brokers)
                 {
                     return;
                 }
@@ -150,7 +151,7 @@ public sealed class MockKafkaCluster : IDisposable
         }
 
         throw new TimeoutException(
-            $"The mock cluster at {BootstrapServers} did not report {brokers} broker(s) within {ReadyTimeout.TotalSeconds:0} s (last: {lastSeen}).");
+            $"The mock cluster at {BootstrapServers} did not report {_brokers} broker(s) within {ReadyTimeout.TotalSeconds:0} s (last: {lastSeen}).");
     }
 
     // The mock creates topics synchronously, but a client's view comes from metadata responses:
@@ -191,7 +192,7 @@ public sealed class MockKafkaCluster : IDisposable
 
     private TopicMetadata TopicMetadata(string topic)
     {
-        var topics = admin.GetMetadata(topic, MetadataRequestTimeout).Topics;
+        var topics = _admin.GetMetadata(topic, MetadataRequestTimeout).Topics;
         return topics.Find(t => t.Topic == topic)
             ?? throw new KafkaException(new Error(ErrorCode.UnknownTopicOrPart, $"Metadata for '{topic}' did not list the topic."));
     }

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Local.Traffic;
 
-namespace MaestroSla.Api.Demo;
+namespace MaestroSla.Local.Demo;
 
 /// <summary>
 /// A deterministic month of telemetry for a few services: daily traffic waves, slow periods, error bursts,
@@ -44,25 +46,25 @@ public sealed class SyntheticMonth(DateTimeOffset monthStart, int seed = 2026112
                 var errorRate = IsErrorBurst(s, day, minute) ? 0.05 : service.ErrorRate;
                 foreach (var endpoint in service.Endpoints)
                 {
-                    var count = Poisson(random, service.RequestsPerMinute * wave);
+                    var count = random.Poisson(service.RequestsPerMinute * wave);
                     for (var i = 0; i < count; i++)
                     {
                         var ts = at.AddMilliseconds(random.Next(60_000));
-                        var latency = service.MedianMs * slow * Math.Exp(0.55 * Gaussian(random));
+                        var latency = service.MedianMs * slow * Math.Exp(0.55 * random.Gaussian());
                         var status = random.NextDouble() < errorRate ? 503 : 200;
-                        messages.Add(Request(service.Name, endpoint, latency, status, ts));
+                        messages.Add(TelemetryWriter.Request(service.Name, endpoint, Distributions.WireMilliseconds(latency), status, ts));
                         requests++;
                     }
                 }
                 if (minute % 5 == 0)
                 {
                     var unhealthy = DowntimeOf(s, day).Any(d => at >= d.Start && at < d.End);
-                    messages.Add(Health(service.Name, "database", unhealthy ? "unhealthy" : "healthy", 1 + random.NextDouble() * 4, at));
+                    messages.Add(TelemetryWriter.Health(service.Name, "database", unhealthy ? "unhealthy" : "healthy", Distributions.WireMilliseconds(1 + random.NextDouble() * 4), at));
                 }
             }
             foreach (var (start, end, reason) in DowntimeOf(s, day))
             {
-                messages.Add(Downtime(service.Name, start, end, reason));
+                messages.Add(TelemetryWriter.Downtime(service.Name, start, end, reason));
             }
         }
         if (day == 3)
@@ -100,33 +102,6 @@ public sealed class SyntheticMonth(DateTimeOffset monthStart, int seed = 2026112
         return list;
     }
 
-    private static byte[] Request(string service, string endpoint, double latencyMs, int status, DateTimeOffset ts) =>
-        Encoding.UTF8.GetBytes(Invariant(
-            $"{{\"v\":1,\"type\":\"request\",\"service\":\"{service}\",\"endpoint\":\"{endpoint}\",\"latencyMs\":{latencyMs:0.###},\"status\":{status},\"ts\":\"{ts:yyyy-MM-ddTHH:mm:ss.fffZ}\"}}"));
-
-    private static byte[] Health(string service, string component, string status, double latencyMs, DateTimeOffset ts) =>
-        Encoding.UTF8.GetBytes(Invariant(
-            $"{{\"v\":1,\"type\":\"health\",\"service\":\"{service}\",\"component\":\"{component}\",\"status\":\"{status}\",\"latencyMs\":{latencyMs:0.###},\"ts\":\"{ts:yyyy-MM-ddTHH:mm:ssZ}\"}}"));
-
-    private static byte[] Downtime(string service, DateTimeOffset start, DateTimeOffset end, string reason) =>
-        Encoding.UTF8.GetBytes(Invariant(
-            $"{{\"v\":1,\"type\":\"downtime\",\"service\":\"{service}\",\"start\":\"{start:yyyy-MM-ddTHH:mm:ssZ}\",\"end\":\"{end:yyyy-MM-ddTHH:mm:ssZ}\",\"reason\":\"{reason}\"}}"));
-
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-
-    private static int Poisson(Random random, double mean)
-    {
-        var limit = Math.Exp(-mean);
-        var product = random.NextDouble();
-        var count = 0;
-        while (product > limit)
-        {
-            count++;
-            product *= random.NextDouble();
-        }
-        return count;
-    }
 }

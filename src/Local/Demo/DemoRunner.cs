@@ -4,6 +4,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Ingest.Storage;
 using MaestroSla.Projections.Reports;
@@ -13,7 +14,7 @@ using Marten;
 using Marten.Events;
 using Microsoft.Extensions.Options;
 
-namespace MaestroSla.Api.Demo;
+namespace MaestroSla.Local.Demo;
 
 /// <summary>
 /// README command (a): publishes a synthetic month through Kafka, waits until ingest has stored all of it and the

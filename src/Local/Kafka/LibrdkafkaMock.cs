@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 
-namespace MaestroSla.Ingest.Embedded;
+namespace MaestroSla.Local.Kafka;
 
 /// <summary>
 /// The few librdkafka C functions that Confluent.Kafka does not wrap: a bare native client whose

@@ -1,5 +1,6 @@
 using JasperFx;
 using JasperFx.Events;
+using MaestroSla.Backup.Runs;
 using MaestroSla.Ingest;
 using MaestroSla.Projections;
 using MaestroSla.Projections.Alerts;
@@ -8,12 +9,22 @@ using Marten;
 using Npgsql;
 using Weasel.Core;
 
-namespace MaestroSla.Api.Hosting;
+namespace MaestroSla.Api.Store;
 
-/// <summary>The one store configuration every host and every test uses: schema, event types, documents, projections.</summary>
+/// <summary>
+/// The one store configuration every host, every restore and every test uses: schema, event types, documents,
+/// projections, and what ingest and backups keep beside the events. Each area adds its part (ConfigureXxx).
+/// </summary>
 public static class MaestroStore
 {
     public const string Schema = "maestro";
+
+    /// <summary>ConnectionStrings:Marten; empty → the local harness's embedded cluster.</summary>
+    public const string ConnectionStringName = "Marten";
+
+    /// <summary>Projections:RollupShards — how many projections share the latency rollups; the same on every node.</summary>
+    public static int RollupShards(IConfiguration configuration) =>
+        configuration.GetValue("Projections:RollupShards", LatencyRollupShards.DefaultCount);
 
     /// <param name="rollupShards">Projections:RollupShards — every node and every restore of one store must agree.</param>
     public static StoreOptions Configure(StoreOptions options, string connectionString, int rollupShards = LatencyRollupShards.DefaultCount)
@@ -32,6 +43,7 @@ public static class MaestroStore
         options.ConfigureIngest();
         options.ConfigureSlaProjections(rollupShards);
         options.ConfigureSlaAlerts();
+        options.ConfigureBackups();
 
         // Failures in projections must surface, not be skipped silently.
         options.Projections.Errors.SkipApplyErrors = false;

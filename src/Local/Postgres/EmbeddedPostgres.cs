@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using Npgsql;
 
-namespace MaestroSla.Api.Embedded;
+namespace MaestroSla.Local.Postgres;
 
 public sealed record EmbeddedPostgresOptions
 {

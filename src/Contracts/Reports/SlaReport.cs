@@ -1,4 +1,6 @@
-namespace MaestroSla.Projections.Reports;
+namespace MaestroSla.Contracts.Reports;
+
+// What the API answers with for reports and status: built by src/Projections (SlaReportBuilder), read by the CLI.
 
 /// <summary>
 /// The verdict of a target, or of a whole report. "no data" is not "met": a period without requests (or without any
@@ -93,3 +95,7 @@ public sealed record SlaReport(
 
 /// <summary>Offsets of a partition deleted unread; produced some time between <see cref="From"/> (null: unknown) and <see cref="DetectedAt"/>.</summary>
 public sealed record InputGap(string Topic, int Partition, long FirstMissingOffset, long LastMissingOffset, long Count, DateTimeOffset? From, DateTimeOffset DetectedAt);
+
+/// <summary>One service against its targets; Status is met, breached or no data (then OverallMet is null).</summary>
+public sealed record ServiceStatus(
+    string Service, bool? OverallMet, string Status, IReadOnlyList<SlaMetricResult> Metrics, double? ErrorBudgetRemainingPercent);

@@ -1,6 +1,7 @@
+using MaestroSla.Contracts.Events;
 using Marten;
 
-namespace MaestroSla.Contracts.Events;
+namespace MaestroSla.Ingest;
 
 public static class TelemetryEventTypes
 {

@@ -1,0 +1,117 @@
+using JasperFx.Events;
+using MaestroSla.Contracts.Events;
+using Marten;
+
+namespace MaestroSla.Projections.EventStore;
+
+/// <summary>
+/// Every query of Marten's own tables — mt_streams, mt_events, mt_event_progression — and every use of the stream-key
+/// convention in SQL: the one place to change when Marten's schema or the keys change. Elsewhere the code asks here
+/// or uses Marten's API.
+/// </summary>
+/// <remarks>
+/// Ingest streams are keyed <c>{service}|ingest|{slot}</c> (<see cref="IngestStreams"/>); stores written before slots
+/// keyed them by the service alone. Other streams (targets, alerts, gaps) carry a '|' elsewhere — the wire contract
+/// refuses it in names, so no service name holds one — and Marten keeps the sequence numbers of failed appends in its
+/// tombstone stream.
+/// </remarks>
+public static class EventStoreQueries
+{
+    /// <summary>mt_events, qualified with the store's event schema.</summary>
+    public static string EventsTable(IReadOnlyStoreOptions options) => $"{options.Events.DatabaseSchemaName}.mt_events";
+
+    private static string StreamsTable(IReadOnlyStoreOptions options) => $"{options.Events.DatabaseSchemaName}.mt_streams";
+
+    private static string ProgressionTable(IReadOnlyStoreOptions options) => $"{options.Events.DatabaseSchemaName}.mt_event_progression";
+
+    /// <summary>Every service that has recorded anything, in ordinal order.</summary>
+    public static async Task<IReadOnlyList<string>> ServicesAsync(IQuerySession session, CancellationToken ct)
+    {
+        var services = (await session.AdvancedSql.QueryAsync<string>(
+            $"""
+             select distinct case when position(? in id) > 0 then left(id, position(? in id) - 1) else id end
+             from {StreamsTable(session.DocumentStore.Options)}
+             where position(? in id) > 0 or (position('|' in id) = 0 and id <> ?)
+             """,
+            ct,
+            IngestStreams.Infix, IngestStreams.Infix, IngestStreams.Infix, Tombstone.StreamKey)).ToList();
+        services.Sort(StringComparer.Ordinal);
+        return services;
+    }
+
+    /// <summary>The keys of every stream that holds <paramref name="service"/>'s ingested events.</summary>
+    public static async Task<string[]> ServiceStreamKeysAsync(IQuerySession session, string service, CancellationToken ct) =>
+        (await session.AdvancedSql.QueryAsync<string>(
+            $"select id from {StreamsTable(session.DocumentStore.Options)} where id = ? or starts_with(id, ?)",
+            ct,
+            service, IngestStreams.PrefixOf(service))).ToArray();
+
+    /// <summary>The keys of the streams whose key starts with <paramref name="prefix"/>.</summary>
+    public static async Task<IReadOnlyList<string>> StreamKeysStartingWithAsync(IQuerySession session, string prefix, CancellationToken ct) =>
+        await session.AdvancedSql.QueryAsync<string>(
+            $"select id from {StreamsTable(session.DocumentStore.Options)} where starts_with(id, ?)", ct, prefix);
+
+    /// <summary>
+    /// SQL for the last event sequence every one of <paramref name="shardIdentities"/> has applied (0 while any has
+    /// not started); the slowest decides.
+    /// </summary>
+    /// <param name="shardIdentities">Our own projection shard names (letters, digits, '_' and ':'), so they can be literals.</param>
+    public static string SlowestProgressSql(IReadOnlyStoreOptions options, IEnumerable<string> shardIdentities)
+    {
+        var names = string.Join(", ", shardIdentities.Select(name => $"'{name}'"));
+        return $"(select coalesce(min(coalesce(p.last_seq_id, 0)), 0) from unnest(array[{names}]::text[]) as shard(name) " +
+            $"left join {ProgressionTable(options)} p on p.name = shard.name)";
+    }
+
+    public static async Task<long> SlowestProgressAsync(IQuerySession session, IEnumerable<string> shardIdentities, CancellationToken ct)
+    {
+        var progress = await session.AdvancedSql.QueryAsync<long>($"select {SlowestProgressSql(session.DocumentStore.Options, shardIdentities)}", ct);
+        return progress.Count == 0 ? 0 : progress[0];
+    }
+
+    /// <summary>The slowest shard's progress and the newest event's sequence (0 without events), in one round trip.</summary>
+    public static async Task<(long Progress, long LastSequence)> SlowestProgressAndLastSequenceAsync(
+        IQuerySession session, IEnumerable<string> shardIdentities, CancellationToken ct)
+    {
+        var options = session.DocumentStore.Options;
+        var rows = await session.AdvancedSql.QueryAsync<long>(
+            "select v from unnest(array[" +
+            $"{SlowestProgressSql(options, shardIdentities)}, " +
+            $"coalesce((select max(seq_id) from {EventsTable(options)}), 0)" +
+            "]) with ordinality as t(v, i) order by i", ct);
+        return (rows[0], rows[1]);
+    }
+
+    /// <summary>
+    /// How long the oldest event some of <paramref name="shardIdentities"/> has not processed yet has been waiting
+    /// (zero when they are caught up), on the database's clock against the events' own timestamps.
+    /// </summary>
+    public static async Task<TimeSpan> OldestUnprocessedAgeAsync(IQuerySession session, string[] shardIdentities, CancellationToken ct)
+    {
+        var options = session.DocumentStore.Options;
+        var seconds = await session.AdvancedSql.QueryAsync<double>(
+            $"""
+            select coalesce(extract(epoch from now() - min(e.timestamp))::float8, 0)
+            from (select timestamp from {EventsTable(options)}
+                  where seq_id > (select coalesce(min(coalesce(p.last_seq_id, 0)), 0)
+                                  from unnest(?::text[]) as shard(name)
+                                  left join {ProgressionTable(options)} p on p.name = shard.name)
+                  order by seq_id
+                  limit 1) e
+            """,
+            ct,
+            // As one text[] parameter, not spread as params (a string[] is an object[]).
+            (object)shardIdentities);
+        return TimeSpan.FromSeconds(Math.Max(0, seconds[0]));
+    }
+
+    /// <summary>The progress rows whose name starts with <paramref name="namePrefix"/> and that have applied any event.</summary>
+    /// <param name="namePrefix">One of our projection names (letters, digits and '_'), so it can be a literal.</param>
+    public static async Task<IReadOnlyList<string>> ProgressedShardsAsync(IQuerySession session, string namePrefix, CancellationToken ct) =>
+        await session.AdvancedSql.QueryAsync<string>(
+            $"""
+            select name from {ProgressionTable(session.DocumentStore.Options)}
+            where name like '{namePrefix}%' and last_seq_id > 0
+            """,
+            ct);
+}
