@@ -34,7 +34,7 @@ public static class StoreRegistration
             Console.WriteLine($"No PostgreSQL configured: embedded cluster on port {postgres.Port}, data in {dataDirectory}");
         }
 
-        var daemonMode = ProjectionDaemon(builder.Configuration);
+        var daemonMode = MaestroStore.ProjectionDaemon(builder.Configuration);
         var rollupShards = MaestroStore.RollupShards(builder.Configuration);
         var marten = builder.Services.AddMarten(_ => MaestroStore.Configure(new StoreOptions(), connectionString, rollupShards))
             .UseLightweightSessions()
@@ -76,14 +76,6 @@ public static class StoreRegistration
         return builder;
     }
 
-    /// <summary>Projections:Daemon — HotCold (default: share the projections with the other HotCold nodes), Solo, Disabled.</summary>
-    public static DaemonMode ProjectionDaemon(IConfiguration configuration)
-    {
-        var mode = configuration.GetValue("Projections:Daemon", DaemonMode.HotCold);
-        return mode is DaemonMode.HotCold or DaemonMode.Solo or DaemonMode.Disabled
-            ? mode
-            : throw new InvalidOperationException($"Projections:Daemon must be HotCold, Solo or Disabled, not {mode}");
-    }
 
     private sealed class RollupShardStartupCheck(IDocumentStore store) : IHostedService
     {

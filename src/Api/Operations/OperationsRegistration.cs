@@ -46,7 +46,7 @@ public static class OperationsRegistration
 
         services.AddSingleton<OperationsSampler>();
         services.AddHostedService(sp => sp.GetRequiredService<OperationsSampler>());
-        var daemonMode = StoreRegistration.ProjectionDaemon(builder.Configuration);
+        var daemonMode = MaestroStore.ProjectionDaemon(builder.Configuration);
         services.AddSingleton(sp => new ProjectionDaemonMonitor(sp, daemonMode, sp.GetRequiredService<ILogger<ProjectionDaemonMonitor>>()));
         services.AddHostedService(sp => sp.GetRequiredService<ProjectionDaemonMonitor>());
         if (daemonMode == DaemonMode.HotCold)

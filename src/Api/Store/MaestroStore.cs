@@ -1,5 +1,6 @@
 using JasperFx;
 using JasperFx.Events;
+using JasperFx.Events.Daemon;
 using MaestroSla.Backup.Runs;
 using MaestroSla.Ingest;
 using MaestroSla.Projections;
@@ -25,6 +26,15 @@ public static class MaestroStore
     /// <summary>Projections:RollupShards — how many projections share the latency rollups; the same on every node.</summary>
     public static int RollupShards(IConfiguration configuration) =>
         configuration.GetValue("Projections:RollupShards", LatencyRollupShards.DefaultCount);
+
+    /// <summary>Projections:Daemon — HotCold (default: share the projections with the other HotCold nodes), Solo, Disabled.</summary>
+    public static DaemonMode ProjectionDaemon(IConfiguration configuration)
+    {
+        var mode = configuration.GetValue("Projections:Daemon", DaemonMode.HotCold);
+        return mode is DaemonMode.HotCold or DaemonMode.Solo or DaemonMode.Disabled
+            ? mode
+            : throw new InvalidOperationException($"Projections:Daemon must be HotCold, Solo or Disabled, not {mode}");
+    }
 
     /// <param name="rollupShards">Projections:RollupShards — every node and every restore of one store must agree.</param>
     public static StoreOptions Configure(StoreOptions options, string connectionString, int rollupShards = LatencyRollupShards.DefaultCount)
