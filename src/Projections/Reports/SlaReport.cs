@@ -97,6 +97,12 @@ public sealed record SlaReport(
     public string PeriodStatus { get; init; } = ReportPeriod.Final;
 
     public DateTimeOffset? ScheduledTo { get; init; }
+
+    /// <summary>
+    /// Uptime with the service's maintenance windows left out, beside the raw figures above (which stay as measured);
+    /// null when no window overlaps the period.
+    /// </summary>
+    public Maintenance.MaintenanceFigures? Maintenance { get; init; }
 }
 
 /// <summary>Offsets of a partition deleted unread; produced some time between <see cref="From"/> (null: unknown) and <see cref="DetectedAt"/>.</summary>

@@ -5,6 +5,7 @@ using System.Text.Json;
 using MaestroSla.Projections.Maintenance;
 using MaestroSla.Tests.Infrastructure;
 using Marten;
+using Marten.Events;
 using Microsoft.Extensions.DependencyInjection;
 using Shouldly;
 
@@ -131,6 +132,46 @@ public sealed class MaintenanceApiTests(ServicesFixture services)
         (await ListAsync(app, $"/api/maintenance?service=billing&{October}")).Count.ShouldBe(4);
         await using var session = store.Store.QuerySession();
         (await session.Events.FetchStreamAsync(MaintenanceSchedule.For("billing"))).Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task the_report_shows_uptime_adjusted_for_maintenance_beside_the_raw_figure()
+    {
+        await using var store = await IngestHarness.CreateAsync(services, partitions: 1);
+        await using var app = await RunningApp.StartAsync(store.ConnectionString);
+        // Down 01:30–03:00 UTC on 25 October, the first 30 minutes inside that Sunday's window (00:00–02:00 UTC).
+        const string downtime = """[{"v":1,"type":"downtime","service":"billing","start":"2026-10-25T01:30:00Z","end":"2026-10-25T03:00:00Z","reason":"disk"}]""";
+        using (var content = new StringContent(downtime, Encoding.UTF8, "application/json"))
+        {
+            (await app.Client.PostAsync("/api/ingest", content)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+        await Task.Delay(50);
+        var beforeWindows = DateTimeOffset.UtcNow;
+        await Task.Delay(50);
+        (await app.Client.PostAsJsonAsync("/api/maintenance", new
+        {
+            service = "billing", start = "2026-10-04T02:00:00", timeZone = "Europe/Berlin", duration = "PT2H", rrule = "FREQ=WEEKLY;BYDAY=SU", reason = "patching",
+        })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        await app.App.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(60));
+
+        var report = await app.Client.GetFromJsonAsync<JsonElement>("/api/reports/billing?month=2026-10&tz=Europe/Berlin");
+
+        // 745 h in October in Berlin; 4 windows of 2 h; 90 min down of which 30 inside a window.
+        report.GetProperty("uptime").GetProperty("uptimePercent").GetDouble().ShouldBe(100.0 * (745 - 1.5) / 745, 1e-9);
+        var maintenance = report.GetProperty("maintenance");
+        maintenance.GetProperty("windows").GetArrayLength().ShouldBe(4);
+        maintenance.GetProperty("maintenanceSeconds").GetDouble().ShouldBe(8 * 3600);
+        maintenance.GetProperty("downtimeSeconds").GetDouble().ShouldBe(5400);
+        maintenance.GetProperty("excludedDowntimeSeconds").GetDouble().ShouldBe(1800);
+        maintenance.GetProperty("uptimePercentRaw").GetDouble().ShouldBe(100.0 * (745 - 1.5) / 745, 1e-9);
+        maintenance.GetProperty("uptimePercentAdjusted").GetDouble().ShouldBe(100.0 * 736 / 737, 1e-9);
+        maintenance.GetProperty("uptimeMetAdjusted").GetBoolean().ShouldBeFalse(); // 99.864 % is below the default 99.9 %
+
+        // As of before the windows were scheduled, the report had none.
+        var earlier = await app.Client.GetFromJsonAsync<JsonElement>(
+            $"/api/reports/billing?month=2026-10&tz=Europe/Berlin&asOf={Uri.EscapeDataString(beforeWindows.ToString("O"))}");
+        earlier.GetProperty("maintenance").ValueKind.ShouldBe(JsonValueKind.Null);
+        earlier.GetProperty("uptime").GetProperty("uptimePercent").GetDouble().ShouldBe(100.0 * (745 - 1.5) / 745, 1e-9);
     }
 
     private static async Task<HttpResponseMessage> PutCalendarAsync(RunningApp app, string service, string ics)
