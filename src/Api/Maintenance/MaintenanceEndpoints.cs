@@ -129,27 +129,31 @@ public static class MaintenanceEndpoints
         return Results.Ok(new CalendarImported(service, imported.Count, MaintenanceSchedule.Occurrences(imported, now, now.AddYears(1)).Take(10).ToList()));
     }
 
-    /// <summary>The occurrences of a service's windows overlapping [from, to) (default: the current UTC month), as of ?asOf.</summary>
+    /// <summary>
+    /// The occurrences of a service's windows overlapping a month in a time zone (?month=2026-10&amp;tz=Europe/Berlin;
+    /// the current month, whole, when omitted) or a range (?from=&amp;to=), as of ?asOf.
+    /// </summary>
     [WolverineGet("/api/maintenance")]
     public static async Task<IResult> List(
-        string? service, DateTimeOffset? from, DateTimeOffset? to, DateTimeOffset? asOf, IQuerySession session, IOptions<ContractLimits> limits,
-        IOptions<ReportOptions> options, TimeProvider time, CancellationToken ct)
+        string? service, string? month, string? tz, DateTimeOffset? from, DateTimeOffset? to, DateTimeOffset? asOf, IQuerySession session,
+        IOptions<ContractLimits> limits, IOptions<ReportOptions> options, TimeProvider time, CancellationToken ct)
     {
         if (ReportNames.Problem(service, "service", limits.Value.MaxNameLength) is { } nameProblem)
         {
             return Invalid("service", nameProblem);
         }
-        if ((ReportPeriod.InstantProblem("from", from) ?? ReportPeriod.InstantProblem("to", to) ?? ReportPeriod.InstantProblem("asOf", asOf)) is { } instant)
+        if (ReportPeriod.InstantProblem("asOf", asOf) is { } instant)
         {
-            return ReportQuery.BadRequest(instant);
+            return Invalid("asOf", instant);
         }
-        var (period, problem) = ReportPeriod.Resolve(null, from, to, null, ReportPeriod.Latest, options.Value.MaxRange);
+        var (period, problem) = ReportPeriod.Resolve(string.IsNullOrEmpty(month) ? null : month, from, to, tz, time.GetUtcNow(), options.Value.MaxRange);
         if (period is null)
         {
             return ReportQuery.BadRequest(problem!);
         }
         var windows = await MaintenanceSchedule.WindowsAsync(session, service!, asOf, ct);
-        return Results.Ok(MaintenanceSchedule.Occurrences(windows, period.From, period.To));
+        // Windows are planned ahead: the whole period, not only its elapsed part.
+        return Results.Ok(MaintenanceSchedule.Occurrences(windows, period.From, period.ScheduledTo ?? period.To));
     }
 
     private static IResult Invalid(string field, string problem) =>

@@ -41,6 +41,10 @@ public sealed class MaintenanceApiTests(ServicesFixture services)
             (At("2026-10-25T00:00:00Z"), At("2026-10-25T02:00:00Z")), // the night the clocks go back: still two hours
         ]);
         listed.ShouldAllBe(o => o.Id == id && o.Reason == "patching" && o.Author == "tests-admin" && o.Source == "api");
+        (await ListAsync(app, "/api/maintenance?service=billing&month=2026-10&tz=Europe/Berlin")).ShouldBe(listed);
+        var noService = await app.Client.GetAsync("/api/maintenance?month=2026-10");
+        noService.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        JsonDocument.Parse(await noService.Content.ReadAsStringAsync()).RootElement.GetProperty("errors").TryGetProperty("service", out _).ShouldBeTrue();
 
         await Task.Delay(50);
         var beforeCancel = DateTimeOffset.UtcNow;
