@@ -1,6 +1,7 @@
 using JasperFx.Events.Projections;
 using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
+using MaestroSla.Projections.Maintenance;
 using MaestroSla.Projections.Targets;
 using MaestroSla.Projections.Uptime;
 using Marten;
@@ -36,6 +37,7 @@ public static class ProjectionsStoreConfiguration
         options.Projections.Add(new IngestGapsProjection(), ProjectionLifecycle.Async, IngestGapsProjection.ProjectionName);
 
         options.Events.MapEventType<SlaTargetsSet>("sla_targets_set");
+        options.ConfigureMaintenance();
         return options;
     }
 }

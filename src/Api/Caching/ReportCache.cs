@@ -117,7 +117,7 @@ public sealed class ReportCache
             positions = StorePositions.Settled;
         }
         var key = new Key(request.Service, request.Endpoint, request.Period.From, request.Period.To, request.Period.TimeZone, request.AsOf,
-            request.Format, positions.Projection, positions.HighWater);
+            request.Period.ScheduledTo, request.Format, positions.Projection, positions.HighWater);
         if (_cache.TryGet(key, out var cached))
         {
             Interlocked.Increment(ref _hitCount);
@@ -141,6 +141,7 @@ public sealed class ReportCache
         await using var session = _store.QuerySession();
         var report = await SlaReportBuilder.BuildAsync(
             session, _sla, request.Service, request.Period.From, request.Period.To, request.Period.TimeZone, request.AsOf, ct, request.Endpoint);
+        report = request.Period.Mark(report);
         return new CachedReport(report, request.Format == "csv" ? ReportEndpoints.ToCsv([report]) : null);
     }
 
@@ -175,6 +176,6 @@ public sealed class ReportCache
     }
 
     private readonly record struct Key(
-        string Service, string? Endpoint, DateTimeOffset From, DateTimeOffset To, string TimeZone, DateTimeOffset? AsOf, string Format,
+        string Service, string? Endpoint, DateTimeOffset From, DateTimeOffset To, string TimeZone, DateTimeOffset? AsOf, DateTimeOffset? ScheduledTo, string Format,
         long Projection, long HighWater);
 }

@@ -51,7 +51,9 @@ public static class DashboardEndpoints
                 return Results.Problem(title: "step must be hour or day", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var steps = SlaSeriesBuilder.Steps(period.From, period.To, TimeZoneInfo.FindSystemTimeZoneById(period.TimeZone), seriesStep);
+        // The chart spans the whole month (future steps empty); the report behind it only the elapsed part.
+        var end = period.ScheduledTo ?? period.To;
+        var steps = SlaSeriesBuilder.Steps(period.From, end, TimeZoneInfo.FindSystemTimeZoneById(period.TimeZone), seriesStep);
         if (steps.Count > MaxSteps)
         {
             return Results.Problem(
@@ -69,6 +71,6 @@ public static class DashboardEndpoints
         var targets = await SlaTargetStreams.ResolveAsync(session, options.Value, service, asOf: null, ct);
         var rollups = await LatencyRollups.LoadAsync(session, service, endpoint ?? LatencyRollup.AllEndpoints, SlaSeriesBuilder.RollupSegments(steps), ct);
         return Results.Ok(SlaSeriesBuilder.Build(
-            service, endpoint, period.TimeZone, seriesStep, period.From, period.To, now, targets.Targets, steps, rollups, report.DowntimeEvents));
+            service, endpoint, period.TimeZone, seriesStep, period.From, end, now, targets.Targets, steps, rollups, report.DowntimeEvents));
     }
 }

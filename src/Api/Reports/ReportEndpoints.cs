@@ -46,6 +46,8 @@ public static class ReportEndpoints
         {
             return ReportQuery.BadRequest("format must be json or csv");
         }
+        // As of T, a period in progress at T had only elapsed up to T.
+        period = asOf is { } at ? period.ElapsedAt(at) : period;
 
         var cached = await cache.GetAsync(new ReportRequest(service, endpoint, period, asOf, format ?? "json"), ct);
         if (await ReportQuery.UnknownAsync(session, sla.Value, cached.Report, ct) is { } unknown)

@@ -91,6 +91,20 @@ public sealed record SlaReport(
     /// (Ingest:Write:EndpointLimitPerService); 0 when the service stayed within it. Service-wide figures include them.
     /// </summary>
     public long RequestsOverEndpointLimit { get; init; }
+
+    /// <summary>
+    /// final, or partial for a period still in progress: then To is now (to the minute) and uptime, MTBF/MTTR and the
+    /// budgets are over the elapsed time only; ScheduledTo is where the period will end.
+    /// </summary>
+    public string PeriodStatus { get; init; } = "final";
+
+    public DateTimeOffset? ScheduledTo { get; init; }
+
+    /// <summary>
+    /// Uptime with the service's maintenance windows left out, beside the raw figures above (which stay as measured);
+    /// null when no window overlaps the period.
+    /// </summary>
+    public MaintenanceFigures? Maintenance { get; init; }
 }
 
 /// <summary>Offsets of a partition deleted unread; produced some time between <see cref="From"/> (null: unknown) and <see cref="DetectedAt"/>.</summary>

@@ -53,6 +53,7 @@ public sealed class DemoRunner(
         var now = time.GetUtcNow();
         var month = new SyntheticMonth(new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(-1));
         var topic = kafkaOptions.Value.Topic;
+        await DemoMaintenance.ScheduleAsync(store, month.Start, ct);
         Console.WriteLine($"Publishing a synthetic month ({month.Start:yyyy-MM}) for {SyntheticMonth.Services.Length} services to {topic} on {kafka.BootstrapServers} ...");
 
         var delivered = new ConcurrentDictionary<int, long>();

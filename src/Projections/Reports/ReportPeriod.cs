@@ -1,10 +1,42 @@
 using System.Globalization;
+using MaestroSla.Contracts.Reports;
 
 namespace MaestroSla.Projections.Reports;
 
-/// <summary>[From, To) in UTC for a calendar month in a time zone, or an explicit range.</summary>
+/// <summary>
+/// [From, To) in UTC for a calendar month in a time zone, or an explicit range. A period that has not ended yet is
+/// partial: To is the end of the current minute (the rollups' grain) and ScheduledTo the end it will have, so the rest
+/// of the month is neither up nor down but not yet counted.
+/// </summary>
 public sealed record ReportPeriod(DateTimeOffset From, DateTimeOffset To, string TimeZone)
 {
+    public const string Final = "final";
+    public const string PartialStatus = "partial";
+
+    /// <summary>Where a partial period will end; null for a period already over.</summary>
+    public DateTimeOffset? ScheduledTo { get; init; }
+
+    public bool Partial => ScheduledTo is not null;
+
+    /// <summary>
+    /// The part of the period elapsed at <paramref name="now"/>: the period itself when it is over (or not begun),
+    /// else [From, end of now's minute).
+    /// </summary>
+    public ReportPeriod ElapsedAt(DateTimeOffset now)
+    {
+        var end = ScheduledTo ?? To;
+        if (now < From || now >= end)
+        {
+            return this;
+        }
+        var minuteEnd = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero).AddMinutes(1);
+        return minuteEnd >= end ? this with { To = end, ScheduledTo = null } : this with { To = minuteEnd, ScheduledTo = end };
+    }
+
+    /// <summary>The report over this period marked final or partial, with the end a partial one will have.</summary>
+    public SlaReport Mark(SlaReport report) =>
+        report with { PeriodStatus = Partial ? PartialStatus : Final, ScheduledTo = ScheduledTo };
+
     /// <summary>The longest range a report covers unless configured otherwise (Reports:MaxRangeDays).</summary>
     public static readonly TimeSpan DefaultMaxRange = TimeSpan.FromDays(400);
 
@@ -45,7 +77,7 @@ public sealed record ReportPeriod(DateTimeOffset From, DateTimeOffset To, string
                 return (null, string.Create(CultureInfo.InvariantCulture,
                     $"A report covers at most {limit.TotalDays:0.##} days (Reports:MaxRangeDays); ask for shorter ranges"));
             }
-            return (new ReportPeriod(from.Value.ToUniversalTime(), to.Value.ToUniversalTime(), zone.Id), null);
+            return (new ReportPeriod(from.Value.ToUniversalTime(), to.Value.ToUniversalTime(), zone.Id).ElapsedAt(now), null);
         }
 
         DateTime firstDay;
@@ -62,7 +94,7 @@ public sealed record ReportPeriod(DateTimeOffset From, DateTimeOffset To, string
         {
             return (null, $"month must lie between {Earliest.Year}-01 and {Latest.Year - 1}-12");
         }
-        return (new ReportPeriod(StartOfLocalDay(firstDay, zone), StartOfLocalDay(firstDay.AddMonths(1), zone), zone.Id), null);
+        return (new ReportPeriod(StartOfLocalDay(firstDay, zone), StartOfLocalDay(firstDay.AddMonths(1), zone), zone.Id).ElapsedAt(now), null);
     }
 
     /// <summary>Why an instant given in a query (from, to, asOf) cannot be used, or null.</summary>

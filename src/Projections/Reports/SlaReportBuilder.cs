@@ -4,6 +4,7 @@ using MaestroSla.Contracts.Latency;
 using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
+using MaestroSla.Projections.Maintenance;
 using MaestroSla.Projections.Services;
 using MaestroSla.Projections.Targets;
 using MaestroSla.Projections.Uptime;
@@ -66,6 +67,7 @@ public static class SlaReportBuilder
         List<HealthRun>? healthRuns = null;
 
         EffectiveTargets? targets = null;
+        IReadOnlyList<MaintenanceWindow>? maintenance = null;
         if (asOf is null)
         {
             // Everything a live report reads, in one round trip.
@@ -77,6 +79,7 @@ public static class SlaReportBuilder
                 .ToList();
             var (wholeDaysLoading, partialDayLoading) = LoadHealthDays(batch, service, from, to);
             var targetEventsLoading = batch.Events.FetchStream(SlaTargetStreams.For(service));
+            var maintenanceLoading = batch.Events.FetchStream(MaintenanceSchedule.For(service));
             var gapsLoading = batch.Query<IngestGap>().Where(g => g.DetectedAt > from && (g.From == null || g.From < to)).ToList();
             var overLimitLoading = endpoint is null
                 ? LatencyRollups.Load(batch, service, SeriesCatalogTable.OtherEndpoint, RollupPlan.Cover(from, to))
@@ -102,6 +105,7 @@ public static class SlaReportBuilder
                 healthRuns.AddRange(HealthDowntime.Runs(partial.Checks().Where(c => c.CheckedAt < to)));
             }
             targets = SlaTargetStreams.Resolve(await targetEventsLoading, options, service);
+            maintenance = MaintenanceSchedule.Fold(await maintenanceLoading);
             sequence = await ReportProjections.ProgressAsync(session, ct);
         }
         else
@@ -148,11 +152,13 @@ public static class SlaReportBuilder
             ? checks.Exists(c => c.CheckedAt >= checkedFrom && c.CheckedAt < to)
             : healthRuns.Exists(r => r.First >= checkedFrom && r.First < to);
         gaps = asOf is null ? gaps : (await IngestGap.OverlappingAsync(session, from, to, ct)).Where(g => g.DetectedAt <= asOf.Value).ToList();
-        return Assemble(service, endpoint, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, healthDowntime, healthChecked) with
+        maintenance ??= await MaintenanceSchedule.WindowsAsync(session, service, asOf, ct);
+        var report = Assemble(service, endpoint, timeZone, from, to, asOf, sequence, targets, requests, errors, latency, downtimes, healthDowntime, healthChecked) with
         {
             InputGaps = gaps.Select(g => new InputGap(g.Topic, g.Partition, g.FirstMissingOffset, g.LastMissingOffset, g.Count, g.From, g.DetectedAt)).ToList(),
             RequestsOverEndpointLimit = overLimit,
         };
+        return report with { Maintenance = ReportMaintenance.Of(report, maintenance) };
     }
 
     /// <param name="healthChecked">Health checks arrived in the period: its uptime is measured even without requests.</param>

@@ -16,7 +16,7 @@ public sealed class ReportPeriodTests
         problem.ShouldBeNull();
         period!.From.ShouldBe(new DateTimeOffset(2026, 10, 1, 4, 0, 0, TimeSpan.Zero)); // EDT, UTC-4
         period.To.ShouldBe(new DateTimeOffset(2026, 11, 1, 4, 0, 0, TimeSpan.Zero));    // DST ends later that night
-        ReportPeriod.Resolve("2026-11", null, null, "America/New_York", Now).Period!.To
+        ReportPeriod.Resolve("2026-11", null, null, "America/New_York", Now).Period!.ScheduledTo // in progress at Now
             .ShouldBe(new DateTimeOffset(2026, 12, 1, 5, 0, 0, TimeSpan.Zero));          // EST, UTC-5
     }
 
