@@ -3,7 +3,6 @@ using JasperFx.Events;
 using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
-using MaestroSla.Projections.Alerts;
 using Marten;
 using Marten.Events;
 using Microsoft.Extensions.Options;

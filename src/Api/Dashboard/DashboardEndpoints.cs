@@ -1,9 +1,9 @@
 using MaestroSla.Api.Reports;
 using MaestroSla.Contracts.Messages;
-using MaestroSla.Projections.Exports;
 using MaestroSla.Projections.Latency;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Series;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Microsoft.Extensions.Options;
 using Wolverine.Http;

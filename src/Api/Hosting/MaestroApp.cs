@@ -1,6 +1,5 @@
 using MaestroSla.Api.Alerts;
 using MaestroSla.Api.Backups;
-using MaestroSla.Api.Caching;
 using MaestroSla.Api.Dashboard;
 using MaestroSla.Api.Demo;
 using MaestroSla.Api.OpenApi;
@@ -8,7 +7,7 @@ using MaestroSla.Api.Operations;
 using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
 using MaestroSla.Ingest;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Targets;
 using Wolverine.Http;
 
 namespace MaestroSla.Api.Hosting;

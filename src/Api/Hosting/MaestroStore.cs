@@ -1,9 +1,10 @@
 using JasperFx;
 using JasperFx.Events;
+using MaestroSla.Api.Alerts;
 using MaestroSla.Ingest;
 using MaestroSla.Projections;
-using MaestroSla.Projections.Alerts;
 using MaestroSla.Projections.Latency;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Npgsql;
 using Weasel.Core;
@@ -31,6 +32,7 @@ public static class MaestroStore
 
         options.ConfigureIngest();
         options.ConfigureSlaProjections(rollupShards);
+        options.ConfigureSlaTargets();
         options.ConfigureSlaAlerts();
 
         // Failures in projections must surface, not be skipped silently.

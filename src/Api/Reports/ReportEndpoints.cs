@@ -1,13 +1,11 @@
 using System.Globalization;
 using System.Security.Claims;
-using CsvHelper;
-using MaestroSla.Api.Caching;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Projections.Latency;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Services;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Services;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Microsoft.Extensions.Options;
 using Wolverine.Http;
@@ -50,14 +48,14 @@ public static class ReportEndpoints
             return ReportQuery.BadRequest("format must be json or csv");
         }
 
-        var cached = await cache.GetAsync(new ReportRequest(service, endpoint, period, asOf, format ?? "json"), ct);
-        if (await ReportQuery.UnknownAsync(session, sla.Value, cached.Report, ct) is { } unknown)
+        var report = await cache.GetAsync(new ReportRequest(service, endpoint, period, asOf), ct);
+        if (await ReportQuery.UnknownAsync(session, sla.Value, report, ct) is { } unknown)
         {
             return unknown;
         }
         return format == "csv"
-            ? Results.Text(cached.Csv!, "text/csv")
-            : Results.Ok(cached.Report);
+            ? Results.Text(ReportCsv.Metrics([report]), ReportCsv.ContentType)
+            : Results.Ok(report);
     }
 
     /// <summary>
@@ -80,7 +78,7 @@ public static class ReportEndpoints
             {
                 continue;
             }
-            var report = (await cache.GetAsync(new ReportRequest(service, null, period, null, "json"), positions, ct)).Report;
+            var report = await cache.GetAsync(new ReportRequest(service, null, period, null), positions, ct);
             statuses.Add(new ServiceStatus(service, report.OverallMet, report.Status, report.Metrics, report.ErrorBudget.RemainingPercent));
         }
         return Results.Ok(statuses);
@@ -114,48 +112,4 @@ public static class ReportEndpoints
 
     private static string MonthOf(DateTimeOffset instant, TimeZoneInfo zone) =>
         TimeZoneInfo.ConvertTime(instant, zone).ToString("yyyy-MM", CultureInfo.InvariantCulture);
-
-    /// <summary>The targets of reports as rows: one per metric and report, with its status.</summary>
-    public static string ToCsv(IEnumerable<SlaReport> reports)
-    {
-        using var writer = new StringWriter(CultureInfo.InvariantCulture);
-        using var csv = CsvWriter.Create(writer, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture }, true);
-        csv.WriteRecords(reports.SelectMany(r => r.Metrics.Select(m => new SlaReportCsvRow
-        {
-            Service = r.Service,
-            PeriodStart = r.From.ToString("O", CultureInfo.InvariantCulture),
-            PeriodEnd = r.To.ToString("O", CultureInfo.InvariantCulture),
-            TimeZone = r.TimeZone,
-            AsOf = r.AsOf?.ToString("O", CultureInfo.InvariantCulture),
-            Metric = m.Metric,
-            Comparison = m.Comparison,
-            Target = m.Target,
-            Actual = m.Actual,
-            Unit = m.Unit,
-            Met = m.Met,
-            Status = m.Status,
-            ComputedAtSequence = r.ComputedAtSequence,
-        })));
-        csv.Flush();
-        return writer.ToString();
-    }
-}
-
-/// <summary>One metric of one report as a spreadsheet row (CsvHelper generates its writer at compile time).</summary>
-[CsvRecord]
-public sealed partial class SlaReportCsvRow
-{
-    [CsvColumn("service")] public string Service { get; init; } = "";
-    [CsvColumn("period_start")] public string PeriodStart { get; init; } = "";
-    [CsvColumn("period_end")] public string PeriodEnd { get; init; } = "";
-    [CsvColumn("time_zone")] public string TimeZone { get; init; } = "";
-    [CsvColumn("as_of")] public string? AsOf { get; init; }
-    [CsvColumn("metric")] public string Metric { get; init; } = "";
-    [CsvColumn("comparison")] public string Comparison { get; init; } = "";
-    [CsvColumn("target")] public double Target { get; init; }
-    [CsvColumn("actual")] public double? Actual { get; init; }
-    [CsvColumn("unit")] public string Unit { get; init; } = "";
-    [CsvColumn("met")] public bool? Met { get; init; }
-    [CsvColumn("status")] public string Status { get; init; } = "";
-    [CsvColumn("computed_at_sequence")] public long ComputedAtSequence { get; init; }
 }

@@ -1,6 +1,6 @@
 using MaestroSla.Contracts.Messages;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Targets;
 using Marten;
 
 namespace MaestroSla.Api.Reports;

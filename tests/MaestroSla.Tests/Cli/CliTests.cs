@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MaestroSla.Cli;
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using MaestroSla.Tests.Dashboard;
 using MaestroSla.Tests.Infrastructure;
 using Shouldly;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using Shouldly;
 
 namespace MaestroSla.Tests.Reports;

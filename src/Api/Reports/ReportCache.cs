@@ -3,19 +3,15 @@ using BitFaster.Caching;
 using BitFaster.Caching.Atomic;
 using BitFaster.Caching.Lfu;
 using BitFaster.Caching.Lru;
-using MaestroSla.Api.Reports;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Microsoft.Extensions.Options;
 
-namespace MaestroSla.Api.Caching;
+namespace MaestroSla.Api.Reports;
 
-/// <summary>What a caller asked for; Format is json or csv.</summary>
-public sealed record ReportRequest(string Service, string? Endpoint, ReportPeriod Period, DateTimeOffset? AsOf, string Format);
-
-/// <summary>A report, and its CSV when that is what was asked for.</summary>
-public sealed record CachedReport(SlaReport Report, string? Csv);
+/// <summary>What a caller asked for: how it is formatted is the endpoint's business, not the cache's.</summary>
+public sealed record ReportRequest(string Service, string? Endpoint, ReportPeriod Period, DateTimeOffset? AsOf);
 
 /// <summary>
 /// How far the store had got when a report was asked for: the slowest of the projections a report reads (every
@@ -49,7 +45,7 @@ public sealed class ReportCache
 {
     public const string MeterName = "MaestroSla";
 
-    private readonly IAsyncCache<Key, CachedReport>? _cache;
+    private readonly IAsyncCache<Key, SlaReport>? _cache;
     private readonly IDocumentStore _store;
     private readonly CancellationToken _stopping;
     private readonly SlaOptions _sla;
@@ -102,14 +98,14 @@ public sealed class ReportCache
         return await StorePositions.ReadAsync(session, ct);
     }
 
-    public async Task<CachedReport> GetAsync(ReportRequest request, CancellationToken ct)
+    public async Task<SlaReport> GetAsync(ReportRequest request, CancellationToken ct)
     {
         var positions = IsSettled(request) || _cache is null ? StorePositions.Settled : await ReadPositionsAsync(ct);
         return await GetAsync(request, positions, ct);
     }
 
     /// <summary>With positions read by the caller before (once for many services, as in the status view).</summary>
-    public async Task<CachedReport> GetAsync(ReportRequest request, StorePositions positions, CancellationToken ct)
+    public async Task<SlaReport> GetAsync(ReportRequest request, StorePositions positions, CancellationToken ct)
     {
         if (_cache is null)
         {
@@ -120,7 +116,7 @@ public sealed class ReportCache
             positions = StorePositions.Settled;
         }
         var key = new Key(request.Service, request.Endpoint, request.Period.From, request.Period.To, request.Period.TimeZone, request.AsOf,
-            request.Format, positions.Projection, positions.HighWater);
+            positions.Projection, positions.HighWater);
         if (_cache.TryGet(key, out var cached))
         {
             Interlocked.Increment(ref _hitCount);
@@ -139,12 +135,11 @@ public sealed class ReportCache
     private bool IsSettled(ReportRequest request) =>
         request.AsOf is { } asOf && asOf <= _time.GetUtcNow() - _options.AsOfSettledAfter;
 
-    private async Task<CachedReport> BuildAsync(ReportRequest request, CancellationToken ct)
+    private async Task<SlaReport> BuildAsync(ReportRequest request, CancellationToken ct)
     {
         await using var session = _store.QuerySession();
-        var report = await SlaReportBuilder.BuildAsync(
+        return await SlaReportBuilder.BuildAsync(
             session, _sla, request.Service, request.Period.From, request.Period.To, request.Period.TimeZone, request.AsOf, ct, request.Endpoint);
-        return new CachedReport(report, request.Format == "csv" ? ReportEndpoints.ToCsv([report]) : null);
     }
 
     private double HitRatio()
@@ -155,13 +150,13 @@ public sealed class ReportCache
     }
 
     /// <summary>The policy's BitFaster cache, wrapped so that concurrent misses on one key compute it once.</summary>
-    private AtomicFactoryAsyncCache<Key, CachedReport> Build(ReportCacheOptions options)
+    private AtomicFactoryAsyncCache<Key, SlaReport> Build(ReportCacheOptions options)
     {
-        ICache<Key, AsyncAtomicFactory<Key, CachedReport>> inner = options.Policy switch
+        ICache<Key, AsyncAtomicFactory<Key, SlaReport>> inner = options.Policy switch
         {
-            ReportCachePolicy.Lfu => new ConcurrentLfu<Key, AsyncAtomicFactory<Key, CachedReport>>(options.Capacity),
-            ReportCachePolicy.Ttl => new ConcurrentTLru<Key, AsyncAtomicFactory<Key, CachedReport>>(options.Capacity, options.Ttl),
-            _ => new ConcurrentLru<Key, AsyncAtomicFactory<Key, CachedReport>>(options.Capacity),
+            ReportCachePolicy.Lfu => new ConcurrentLfu<Key, AsyncAtomicFactory<Key, SlaReport>>(options.Capacity),
+            ReportCachePolicy.Ttl => new ConcurrentTLru<Key, AsyncAtomicFactory<Key, SlaReport>>(options.Capacity, options.Ttl),
+            _ => new ConcurrentLru<Key, AsyncAtomicFactory<Key, SlaReport>>(options.Capacity),
         };
         Implementation = inner.GetType().Name.Split('`')[0];
         if (inner.Events is { HasValue: true, Value: { } events })
@@ -174,10 +169,9 @@ public sealed class ReportCache
                 }
             };
         }
-        return new AtomicFactoryAsyncCache<Key, CachedReport>(inner);
+        return new AtomicFactoryAsyncCache<Key, SlaReport>(inner);
     }
 
     private readonly record struct Key(
-        string Service, string? Endpoint, DateTimeOffset From, DateTimeOffset To, string TimeZone, DateTimeOffset? AsOf, string Format,
-        long Projection, long HighWater);
+        string Service, string? Endpoint, DateTimeOffset From, DateTimeOffset To, string TimeZone, DateTimeOffset? AsOf, long Projection, long HighWater);
 }

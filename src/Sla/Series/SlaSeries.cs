@@ -1,10 +1,10 @@
 using System.Text.Json.Serialization;
 using MaestroSla.Contracts.Latency;
 using MaestroSla.Projections.Latency;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Targets;
 
-namespace MaestroSla.Projections.Exports;
+namespace MaestroSla.Sla.Series;
 
 [JsonConverter(typeof(JsonStringEnumConverter<SeriesStep>))]
 public enum SeriesStep

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Services;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Services;
 using Marten;
 using Microsoft.Extensions.Options;
 
-namespace MaestroSla.Api.Caching;
+namespace MaestroSla.Api.Reports;
 
 /// <summary>
 /// Once the host has started, computes every service's report for the current month (UTC, whole service, JSON) — what
@@ -60,7 +60,7 @@ public sealed class ReportCacheWarmer(
         var services = await KnownServices.ListAsync(session, ct);
         foreach (var service in services)
         {
-            await cache.GetAsync(new ReportRequest(service, null, period!, null, "json"), positions, ct);
+            await cache.GetAsync(new ReportRequest(service, null, period!, null), positions, ct);
         }
         logger.LogInformation("Report cache warmed: {Services} services for the month from {From:O} in {Elapsed} ms ({Policy})",
             services.Count, period!.From, clock.ElapsedMilliseconds, cache.Implementation);

@@ -1,7 +1,7 @@
 using JasperFx.Events;
 using Marten;
 
-namespace MaestroSla.Projections.Targets;
+namespace MaestroSla.Sla.Targets;
 
 /// <summary>What a service promises. Defaults are the ones users of the original platform know.</summary>
 public sealed record SlaTargets

@@ -1,7 +1,7 @@
 using MaestroSla.Projections.Latency;
 using Marten;
 
-namespace MaestroSla.Projections.Alerts;
+namespace MaestroSla.Api.Alerts;
 
 /// <summary>Requests and errors of one service per alert window, summed from its service-level ("*") rollups.</summary>
 public sealed record AlertWindows(string Service, DateTimeOffset End, IReadOnlyDictionary<TimeSpan, WindowCounts> Counts)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MaestroSla.Projections.Reports;
+namespace MaestroSla.Sla.Reports;
 
 /// <summary>[From, To) in UTC for a calendar month in a time zone, or an explicit range.</summary>
 public sealed record ReportPeriod(DateTimeOffset From, DateTimeOffset To, string TimeZone)

@@ -1,13 +1,12 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using MaestroSla.Projections.Targets;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
-namespace MaestroSla.Projections.Exports;
+namespace MaestroSla.Sla.Targets;
 
 /// <summary>
 /// A service's targets as OpenSLO v1 documents, and back. Per service: one <c>Service</c> and five <c>SLO</c>

@@ -1,4 +1,4 @@
-namespace MaestroSla.Projections.Reports;
+namespace MaestroSla.Sla.Reports;
 
 /// <summary>
 /// Service and endpoint names in queries obey the rule ingest applies to the names it stores (TelemetryDecoder):

@@ -1,10 +1,10 @@
 using MaestroSla.Projections.Latency;
-using MaestroSla.Projections.Services;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Services;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Quickenshtein;
 
-namespace MaestroSla.Projections.Reports;
+namespace MaestroSla.Sla.Reports;
 
 /// <summary>
 /// What a report can be asked about: services that recorded telemetry, whose targets were set through the API or that

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace MaestroSla.Api.Caching;
+namespace MaestroSla.Api.Reports;
 
 public enum ReportCachePolicy
 {

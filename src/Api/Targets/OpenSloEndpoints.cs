@@ -2,18 +2,17 @@ using System.Security.Claims;
 using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Exports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Microsoft.Extensions.Options;
 using Wolverine.Http;
 
-namespace MaestroSla.Api.Dashboard;
+namespace MaestroSla.Api.Targets;
 
 public sealed record ImportedTargets(string Service, SlaTargets Targets);
 
-public static class ExportEndpoints
+public static class OpenSloEndpoints
 {
     public const string YamlContentType = "application/yaml";
 

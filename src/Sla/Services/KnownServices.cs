@@ -2,7 +2,7 @@ using JasperFx.Events;
 using MaestroSla.Contracts.Events;
 using Marten;
 
-namespace MaestroSla.Projections.Services;
+namespace MaestroSla.Sla.Services;
 
 /// <summary>Services as the event store knows them: every query of Marten's stream table by service is here.</summary>
 public static class KnownServices

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace MaestroSla.Projections.Alerts;
+namespace MaestroSla.Api.Alerts;
 
 // The alert facts, one stream per service keyed "alerts|{service}" (see ServiceAlerts.StreamKeyFor).
 // Never rename these types or their members: Marten stores their aliases (see AlertsStoreConfiguration).

@@ -1,4 +1,4 @@
-namespace MaestroSla.Projections.Reports;
+namespace MaestroSla.Sla.Reports;
 
 /// <summary>
 /// The verdict of a target, or of a whole report. "no data" is not "met": a period without requests (or without any

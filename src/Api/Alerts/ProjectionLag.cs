@@ -1,7 +1,7 @@
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using Marten;
 
-namespace MaestroSla.Projections.Alerts;
+namespace MaestroSla.Api.Alerts;
 
 public static class ProjectionLag
 {

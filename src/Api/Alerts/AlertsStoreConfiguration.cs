@@ -1,7 +1,7 @@
 using JasperFx.Events.Projections;
 using Marten;
 
-namespace MaestroSla.Projections.Alerts;
+namespace MaestroSla.Api.Alerts;
 
 public static class AlertsStoreConfiguration
 {

@@ -3,14 +3,14 @@ using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
 using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
-using MaestroSla.Projections.Services;
-using MaestroSla.Projections.Targets;
 using MaestroSla.Projections.Uptime;
+using MaestroSla.Sla.Services;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Marten.Services.BatchQuerying;
 using Microsoft.Extensions.ObjectPool;
 
-namespace MaestroSla.Projections.Reports;
+namespace MaestroSla.Sla.Reports;
 
 public static class SlaReportBuilder
 {

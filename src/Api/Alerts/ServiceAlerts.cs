@@ -1,4 +1,4 @@
-namespace MaestroSla.Projections.Alerts;
+namespace MaestroSla.Api.Alerts;
 
 /// <summary>One rule firing for one service since <see cref="Since"/>, with the burn rates seen when it was raised.</summary>
 public sealed record ActiveSlaAlert(

@@ -1,10 +1,11 @@
+using MaestroSla.Api.Reports;
 using MaestroSla.Contracts.Messages;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Microsoft.Extensions.Options;
 using Wolverine.Http;
 
-namespace MaestroSla.Api.Reports;
+namespace MaestroSla.Api.Targets;
 
 public static class TargetEndpoints
 {

@@ -4,7 +4,7 @@ using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Uptime;
 using Marten;
 
-namespace MaestroSla.Projections.Reports;
+namespace MaestroSla.Sla.Reports;
 
 /// <summary>
 /// The projections a live report reads — every latency rollup shard, the uptime signals and the input gaps — and how far

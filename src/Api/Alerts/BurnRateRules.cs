@@ -1,4 +1,4 @@
-namespace MaestroSla.Projections.Alerts;
+namespace MaestroSla.Api.Alerts;
 
 /// <summary>
 /// Fires when the error budget burns at least <see cref="BurnRate"/> times the sustainable rate over both windows.
