@@ -68,6 +68,7 @@ public static class BackupRegistration
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<BackupRekey>()));
         services.AddSingleton(sp => new BackupRetention(sp.GetRequiredService<IBackupTarget>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<BackgroundRuns>();
+        services.AddExceptionHandler<BackupProblems>();
         services.AddHostedService<ScheduledBackups>();
         return builder;
     }
