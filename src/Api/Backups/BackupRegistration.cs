@@ -2,10 +2,10 @@ using MaestroSla.Api.Hosting;
 using MaestroSla.Backup;
 using MaestroSla.Backup.Creating;
 using MaestroSla.Backup.Rekeying;
-using MaestroSla.Backup.Security;
 using MaestroSla.Backup.Restoring;
 using MaestroSla.Backup.Retention;
 using MaestroSla.Backup.Runs;
+using MaestroSla.Backup.Security;
 using MaestroSla.Backup.Targets;
 using MaestroSla.Backup.Validating;
 using Marten;
@@ -68,7 +68,6 @@ public static class BackupRegistration
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<BackupRekey>()));
         services.AddSingleton(sp => new BackupRetention(sp.GetRequiredService<IBackupTarget>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<BackgroundRuns>();
-        services.AddExceptionHandler<BackupProblems>();
         services.AddHostedService<ScheduledBackups>();
         return builder;
     }

@@ -7,48 +7,34 @@ using MaestroSla.Sla.Reports;
 using MaestroSla.Sla.Services;
 using MaestroSla.Sla.Targets;
 using Marten;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Wolverine.Http;
 
 namespace MaestroSla.Api.Reports;
 
-/// <summary>One service against its targets; Status is met, breached or no data (then OverallMet is null).</summary>
-public sealed record ServiceStatus(
-    string Service, bool? OverallMet, string Status, IReadOnlyList<SlaMetricResult> Metrics, double? ErrorBudgetRemainingPercent);
-
-/// <summary>The current month of a time zone, and the latest month with recorded requests (null: none yet).</summary>
-public sealed record StatusMonths(string TimeZone, string Current, string? LatestWithData);
-
-public static class ReportEndpoints
+/// <summary>
+/// The SLA report of a service for a calendar month in a time zone (?month=2026-10&amp;tz=Europe/Berlin; the
+/// current month when omitted) or any range (?from=…&amp;to=…, at most Reports:MaxRangeDays); ?asOf=T gives the
+/// report as it stood at T; ?format=csv for a spreadsheet; ?endpoint=… for one endpoint's requests and latency.
+/// An unknown service or endpoint is 404 naming the nearest known ones.
+/// </summary>
+public static class ReportEndpoint
 {
-    /// <summary>
-    /// The SLA report of a service for a calendar month in a time zone (?month=2026-10&amp;tz=Europe/Berlin; the
-    /// current month when omitted) or any range (?from=…&amp;to=…, at most Reports:MaxRangeDays); ?asOf=T gives the
-    /// report as it stood at T; ?format=csv for a spreadsheet; ?endpoint=… for one endpoint's requests and latency.
-    /// An unknown service or endpoint is 404 naming the nearest known ones.
-    /// </summary>
-    [WolverineGet("/api/reports/{service}")]
-    public static async Task<IResult> Report(
+    public static ProblemDetails Validate(
         string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf, string? format,
-        ReportCache cache, IQuerySession session, IOptions<SlaOptions> sla, IOptions<ReportOptions> options, IOptions<ContractLimits> limits,
-        TimeProvider time, CancellationToken ct)
-    {
-        endpoint = string.IsNullOrEmpty(endpoint) ? null : endpoint;
-        if (ReportQuery.Problem(service, endpoint, asOf, limits.Value) is { } invalid)
-        {
-            return invalid;
-        }
-        var (period, problem) = ReportPeriod.Resolve(month, from, to, tz, time.GetUtcNow(), options.Value.MaxRange);
-        if (period is null)
-        {
-            return ReportQuery.BadRequest(problem!);
-        }
-        if (!string.IsNullOrEmpty(format) && format is not ("json" or "csv"))
-        {
-            return ReportQuery.BadRequest("format must be json or csv");
-        }
+        IOptions<ReportOptions> options, IOptions<ContractLimits> limits, TimeProvider time) =>
+        ReportQuery.Problem(service, NullIfEmpty(endpoint), asOf, limits.Value)
+        ?? ReportQuery.Period(month, from, to, tz, time, options.Value.MaxRange).Problem
+        ?? (string.IsNullOrEmpty(format) || format is "json" or "csv" ? WolverineContinue.NoProblems : ReportQuery.BadRequest("format must be json or csv"));
 
-        var report = await cache.GetAsync(new ReportRequest(service, endpoint, period, asOf), ct);
+    [WolverineGet("/api/reports/{service}")]
+    public static async Task<IResult> Get(
+        string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf, string? format,
+        ReportCache cache, IQuerySession session, IOptions<SlaOptions> sla, IOptions<ReportOptions> options, TimeProvider time, CancellationToken ct)
+    {
+        var period = ReportQuery.Period(month, from, to, tz, time, options.Value.MaxRange).Period!;
+        var report = await cache.GetAsync(new ReportRequest(service, NullIfEmpty(endpoint), period, asOf), ct);
         if (await ReportQuery.UnknownAsync(session, sla.Value, report, ct) is { } unknown)
         {
             return unknown;
@@ -58,18 +44,26 @@ public static class ReportEndpoints
             : Results.Ok(report);
     }
 
-    /// <summary>
-    /// Every service (the caller may read) against its targets for a month (?month=, the current one by default) in
-    /// ?tz (UTC by default). A service without data in that month shows "no data", not "met".
-    /// </summary>
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}
+
+/// <summary>One service against its targets; Status is met, breached or no data (then OverallMet is null).</summary>
+public sealed record ServiceStatus(
+    string Service, bool? OverallMet, string Status, IReadOnlyList<SlaMetricResult> Metrics, double? ErrorBudgetRemainingPercent);
+
+/// <summary>
+/// Every service (the caller may read) against its targets for a month (?month=, the current one by default) in
+/// ?tz (UTC by default). A service without data in that month shows "no data", not "met".
+/// </summary>
+public static class StatusEndpoint
+{
+    public static ProblemDetails Validate(string? tz, string? month, TimeProvider time) =>
+        Period(tz, month, time).Problem ?? WolverineContinue.NoProblems;
+
     [WolverineGet("/api/status")]
-    public static async Task<IResult> Status(string? tz, string? month, ClaimsPrincipal user, IQuerySession session, ReportCache cache, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> Get(string? tz, string? month, ClaimsPrincipal user, IQuerySession session, ReportCache cache, TimeProvider time, CancellationToken ct)
     {
-        var (period, problem) = ReportPeriod.Resolve(string.IsNullOrEmpty(month) ? null : month, null, null, tz, time.GetUtcNow());
-        if (period is null)
-        {
-            return ReportQuery.BadRequest(problem!);
-        }
+        var period = Period(tz, month, time).Period!;
         var statuses = new List<ServiceStatus>();
         var positions = await cache.ReadPositionsAsync(ct);
         foreach (var service in await KnownServices.ListAsync(session, ct))
@@ -84,18 +78,26 @@ public static class ReportEndpoints
         return Results.Ok(statuses);
     }
 
-    /// <summary>
-    /// The month the dashboard opens on: the current month of ?tz, and the latest month in which any service the
-    /// caller may read recorded requests (an empty current month is no news; the last month with data is).
-    /// </summary>
+    private static (ReportPeriod? Period, ProblemDetails? Problem) Period(string? tz, string? month, TimeProvider time) =>
+        ReportQuery.Period(string.IsNullOrEmpty(month) ? null : month, null, null, tz, time);
+}
+
+/// <summary>The current month of a time zone, and the latest month with recorded requests (null: none yet).</summary>
+public sealed record StatusMonths(string TimeZone, string Current, string? LatestWithData);
+
+/// <summary>
+/// The month the dashboard opens on: the current month of ?tz, and the latest month in which any service the
+/// caller may read recorded requests (an empty current month is no news; the last month with data is).
+/// </summary>
+public static class StatusMonthsEndpoint
+{
+    public static ProblemDetails Validate(string? tz, TimeProvider time) =>
+        ReportQuery.Period(null, null, null, tz, time).Problem ?? WolverineContinue.NoProblems;
+
     [WolverineGet("/api/status/months")]
-    public static async Task<IResult> Months(string? tz, ClaimsPrincipal user, IQuerySession session, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> Get(string? tz, ClaimsPrincipal user, IQuerySession session, TimeProvider time, CancellationToken ct)
     {
-        var (period, problem) = ReportPeriod.Resolve(null, null, null, tz, time.GetUtcNow());
-        if (period is null)
-        {
-            return ReportQuery.BadRequest(problem!);
-        }
+        var period = ReportQuery.Period(null, null, null, tz, time).Period!;
         var zone = TimeZoneInfo.FindSystemTimeZoneById(period.TimeZone);
         var readable = (await KnownServices.ListAsync(session, ct)).Where(s => ApiAccess.MayRead(user, s)).ToArray();
         var latestHour = readable.Length == 0

@@ -5,6 +5,7 @@ using MaestroSla.Sla.Reports;
 using MaestroSla.Sla.Services;
 using MaestroSla.Sla.Targets;
 using Marten;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Wolverine.Http;
 
@@ -17,46 +18,45 @@ namespace MaestroSla.Api.Reports;
 /// </summary>
 public static class ReportExportEndpoints
 {
+    public static ProblemDetails Validate(
+        string? service, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf,
+        ClaimsPrincipal user, IOptions<ReportOptions> options, IOptions<ContractLimits> limits, TimeProvider time)
+    {
+        service = string.IsNullOrEmpty(service) ? null : service;
+        return ReportQuery.Problem(service, null, asOf, limits.Value)
+            ?? ReportQuery.Period(month, from, to, tz, time, options.Value.MaxRange).Problem
+            ?? ReportQuery.Forbidden(user, service)
+            ?? WolverineContinue.NoProblems;
+    }
+
     [WolverineGet("/api/exports/summary")]
     public static async Task<IResult> Summary(
         string? service, bool? endpoints, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf,
         ClaimsPrincipal user, ReportCache cache, IQuerySession session, IOptions<SlaOptions> sla, IOptions<ReportOptions> options,
-        IOptions<ContractLimits> limits, TimeProvider time, CancellationToken ct)
+        TimeProvider time, CancellationToken ct)
     {
-        var (reports, problem) = await ReportsAsync(service, endpoints == true, month, from, to, tz, asOf, user, cache, session, sla.Value, options.Value, limits.Value, time, ct);
-        return problem ?? Results.Text(ReportCsv.Summary(reports!), ReportCsv.ContentType);
+        var period = ReportQuery.Period(month, from, to, tz, time, options.Value.MaxRange).Period!;
+        var (reports, unknown) = await ReportsAsync(service, endpoints == true, period, asOf, user, cache, session, sla.Value, ct);
+        return unknown ?? Results.Text(ReportCsv.Summary(reports!), ReportCsv.ContentType);
     }
 
     [WolverineGet("/api/exports/downtime")]
     public static async Task<IResult> Downtime(
         string? service, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf,
         ClaimsPrincipal user, ReportCache cache, IQuerySession session, IOptions<SlaOptions> sla, IOptions<ReportOptions> options,
-        IOptions<ContractLimits> limits, TimeProvider time, CancellationToken ct)
-    {
-        var (reports, problem) = await ReportsAsync(service, false, month, from, to, tz, asOf, user, cache, session, sla.Value, options.Value, limits.Value, time, ct);
-        return problem ?? Results.Text(ReportCsv.Downtime(reports!), ReportCsv.ContentType);
-    }
-
-    private static async Task<(List<SlaReport>? Reports, IResult? Problem)> ReportsAsync(
-        string? service, bool perEndpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf,
-        ClaimsPrincipal user, ReportCache cache, IQuerySession session, SlaOptions sla, ReportOptions options, ContractLimits limits,
         TimeProvider time, CancellationToken ct)
     {
-        service = string.IsNullOrEmpty(service) ? null : service;
-        if (ReportQuery.Problem(service, null, asOf, limits) is { } invalid)
-        {
-            return (null, invalid);
-        }
-        var (period, periodProblem) = ReportPeriod.Resolve(month, from, to, tz, time.GetUtcNow(), options.MaxRange);
-        if (period is null)
-        {
-            return (null, ReportQuery.BadRequest(periodProblem!));
-        }
-        if (service is not null && !ApiAccess.MayRead(user, service))
-        {
-            return (null, Results.Problem(title: $"This key may not read service '{service}'", statusCode: StatusCodes.Status403Forbidden));
-        }
+        var period = ReportQuery.Period(month, from, to, tz, time, options.Value.MaxRange).Period!;
+        var (reports, unknown) = await ReportsAsync(service, false, period, asOf, user, cache, session, sla.Value, ct);
+        return unknown ?? Results.Text(ReportCsv.Downtime(reports!), ReportCsv.ContentType);
+    }
 
+    /// <summary>The reports of the service asked for (404 when nobody knows it), or of every service the caller may read.</summary>
+    private static async Task<(List<SlaReport>? Reports, IResult? Unknown)> ReportsAsync(
+        string? service, bool perEndpoint, ReportPeriod period, DateTimeOffset? asOf,
+        ClaimsPrincipal user, ReportCache cache, IQuerySession session, SlaOptions sla, CancellationToken ct)
+    {
+        service = string.IsNullOrEmpty(service) ? null : service;
         var positions = await cache.ReadPositionsAsync(ct);
         var services = service is null
             ? (await KnownServices.ListAsync(session, ct)).Where(s => ApiAccess.MayRead(user, s)).ToList()

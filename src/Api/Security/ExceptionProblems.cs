@@ -2,16 +2,18 @@ using MaestroSla.Backup.Creating;
 using MaestroSla.Backup.Restoring;
 using MaestroSla.Backup.Security;
 using MaestroSla.Backup.Validating;
+using MaestroSla.Sla.Targets;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
-namespace MaestroSla.Api.Backups;
+namespace MaestroSla.Api.Security;
 
 /// <summary>
-/// The one place a backup operation's failure becomes an answer: each exception as the status code a client can act
-/// on (409 wait or change the request, 404 nothing to restore, 422 the backup itself is bad). Endpoints just throw.
+/// The one place an exception becomes an answer: each as the status code a client can act on (400 fix the request,
+/// 409 wait or change it, 404 nothing to restore, 422 the backup itself is bad). Endpoints just throw; anything not
+/// named here stays a 500.
 /// </summary>
-public sealed class BackupProblems : IExceptionHandler
+public sealed class ExceptionProblems : IExceptionHandler
 {
     public static ProblemDetails? For(Exception exception) => exception switch
     {
@@ -21,6 +23,10 @@ public sealed class BackupProblems : IExceptionHandler
         BackupCorruptException corrupt => Problem(exception, StatusCodes.Status422UnprocessableEntity,
             new Dictionary<string, object?> { ["badSegments"] = corrupt.BadSegments, ["problems"] = corrupt.Problems }),
         BackupSealException => Problem(exception, StatusCodes.Status422UnprocessableEntity),
+        OpenSloFormatException => new ProblemDetails
+        {
+            Title = "The OpenSLO documents cannot be imported", Detail = exception.Message, Status = StatusCodes.Status400BadRequest,
+        },
         _ => null,
     };
 
