@@ -10,8 +10,11 @@ using Microsoft.Extensions.Options;
 
 namespace MaestroSla.Api.Reports;
 
-/// <summary>What a caller asked for: how it is formatted is the endpoint's business, not the cache's.</summary>
-public sealed record ReportRequest(string Service, string? Endpoint, ReportPeriod Period, DateTimeOffset? AsOf);
+/// <summary>
+/// What a caller asked for. Formatting (json or csv) is the endpoint's business: the cache keeps the report only, but
+/// counts each format as an entry of its own, as it always has (hits, misses and capacity stay comparable).
+/// </summary>
+public sealed record ReportRequest(string Service, string? Endpoint, ReportPeriod Period, DateTimeOffset? AsOf, string Format = "json");
 
 /// <summary>
 /// How far the store had got when a report was asked for: the slowest of the projections a report reads (every
@@ -116,7 +119,7 @@ public sealed class ReportCache
             positions = StorePositions.Settled;
         }
         var key = new Key(request.Service, request.Endpoint, request.Period.From, request.Period.To, request.Period.TimeZone, request.AsOf,
-            positions.Projection, positions.HighWater);
+            request.Format, positions.Projection, positions.HighWater);
         if (_cache.TryGet(key, out var cached))
         {
             Interlocked.Increment(ref _hitCount);
@@ -173,5 +176,6 @@ public sealed class ReportCache
     }
 
     private readonly record struct Key(
-        string Service, string? Endpoint, DateTimeOffset From, DateTimeOffset To, string TimeZone, DateTimeOffset? AsOf, long Projection, long HighWater);
+        string Service, string? Endpoint, DateTimeOffset From, DateTimeOffset To, string TimeZone, DateTimeOffset? AsOf, string Format,
+        long Projection, long HighWater);
 }

@@ -34,7 +34,7 @@ public static class ReportEndpoint
         ReportCache cache, IQuerySession session, IOptions<SlaOptions> sla, IOptions<ReportOptions> options, TimeProvider time, CancellationToken ct)
     {
         var period = ReportQuery.Period(month, from, to, tz, time, options.Value.MaxRange).Period!;
-        var report = await cache.GetAsync(new ReportRequest(service, NullIfEmpty(endpoint), period, asOf), ct);
+        var report = await cache.GetAsync(new ReportRequest(service, NullIfEmpty(endpoint), period, asOf, format ?? "json"), ct);
         if (await ReportQuery.UnknownAsync(session, sla.Value, report, ct) is { } unknown)
         {
             return unknown;
