@@ -7,7 +7,7 @@ namespace MaestroSla.Bench;
 internal static class RollupShards
 {
     public static bool Available { get; } =
-        typeof(MaestroSla.Projections.Targets.SlaOptions).Assembly.GetType("MaestroSla.Projections.Latency.LatencyRollupShards") is not null;
+        typeof(MaestroSla.Sla.Targets.SlaOptions).Assembly.GetType("MaestroSla.Projections.Latency.LatencyRollupShards") is not null;
 
     public const string NotAvailable =
         "this build has one latency-rollup projection (no Projections:RollupShards: the projection-shards branch is not merged into it), so HotCold runs it on one node and a second node would only add its own overhead";

@@ -2,7 +2,6 @@ using JasperFx.Events.Projections;
 using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Maintenance;
-using MaestroSla.Projections.Targets;
 using MaestroSla.Projections.Uptime;
 using Marten;
 
@@ -36,7 +35,6 @@ public static class ProjectionsStoreConfiguration
         options.Schema.For<IngestGap>().Identity(x => x.Id).Index(x => x.DetectedAt);
         options.Projections.Add(new IngestGapsProjection(), ProjectionLifecycle.Async, IngestGapsProjection.ProjectionName);
 
-        options.Events.MapEventType<SlaTargetsSet>("sla_targets_set");
         options.ConfigureMaintenance();
         return options;
     }

@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using MaestroSla.Api.Alerts;
+using MaestroSla.Api.Hosting;
 using MaestroSla.Api.Store;
 using MaestroSla.Bench.Measuring;
 using MaestroSla.Bench.Service;
 using MaestroSla.Bench.Traffic;
-using MaestroSla.Projections.Alerts;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Marten.Events;
 using Npgsql;

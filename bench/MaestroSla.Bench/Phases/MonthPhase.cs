@@ -10,8 +10,8 @@ using MaestroSla.Backup.Validating;
 using MaestroSla.Bench.Traffic;
 using MaestroSla.Ingest.Batching;
 using MaestroSla.Ingest.Storage;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Npgsql;
 

@@ -3,9 +3,9 @@ using JasperFx.Events;
 using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
-using MaestroSla.Projections.Alerts;
 using Marten;
 using Marten.Events;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Wolverine.Http;
 
@@ -24,9 +24,9 @@ public sealed record AlertHistoryEntry(
     TimeSpan? ShortWindow,
     DateTimeOffset At);
 
-public static class AlertEndpoints
+/// <summary>Alerts firing now, pages first.</summary>
+public static class ActiveAlertsEndpoint
 {
-    /// <summary>Alerts firing now, pages first.</summary>
     [WolverineGet("/api/alerts")]
     public static async Task<IReadOnlyList<ActiveSlaAlert>> Active(ClaimsPrincipal user, IQuerySession session, CancellationToken ct)
     {
@@ -39,21 +39,20 @@ public static class AlertEndpoints
             .ThenBy(a => a.Rule, StringComparer.Ordinal)
             .ToList();
     }
+}
 
-    /// <summary>The newest raised and resolved alerts, newest first, of one service or of all.</summary>
+/// <summary>The newest raised and resolved alerts, newest first, of one service or of all.</summary>
+public static class AlertHistoryEndpoint
+{
+    // A name ingest would refuse names no stream (and a NUL would reach PostgreSQL as an error): 400.
+    public static ProblemDetails Validate(ClaimsPrincipal user, string? service, IOptions<ContractLimits> limits) =>
+        string.IsNullOrEmpty(service)
+            ? WolverineContinue.NoProblems
+            : ReportQuery.Problem(service, null, null, limits.Value) ?? ReportQuery.Forbidden(user, service) ?? WolverineContinue.NoProblems;
+
     [WolverineGet("/api/alerts/history")]
-    public static async Task<IResult> History(
-        ClaimsPrincipal user, IQuerySession session, string? service, int? limit, IOptions<ContractLimits> limits, CancellationToken ct)
+    public static async Task<IResult> History(ClaimsPrincipal user, IQuerySession session, string? service, int? limit, CancellationToken ct)
     {
-        // A name ingest would refuse names no stream (and a NUL would reach PostgreSQL as an error): 400.
-        if (!string.IsNullOrEmpty(service) && ReportQuery.Problem(service, null, null, limits.Value) is { } invalid)
-        {
-            return invalid;
-        }
-        if (!string.IsNullOrEmpty(service) && !ApiAccess.MayRead(user, service))
-        {
-            return Results.Problem(title: $"This key may not read service '{service}'", statusCode: StatusCodes.Status403Forbidden);
-        }
         var query = session.Events.QueryAllRawEvents()
             .Where(e => e.EventTypesAre(typeof(SlaAlertRaised), typeof(SlaAlertResolved)));
         if (!string.IsNullOrEmpty(service))

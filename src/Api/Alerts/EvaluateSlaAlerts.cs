@@ -1,7 +1,6 @@
 using JasperFx;
-using MaestroSla.Projections.Alerts;
-using MaestroSla.Projections.Services;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Services;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Marten.Exceptions;
 using Microsoft.Extensions.Options;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Serialization;
-using MaestroSla.Projections.Alerts;
 using Microsoft.Extensions.Options;
 using Wolverine.ErrorHandling;
 using Wolverine.Runtime.Handlers;

@@ -1,6 +1,5 @@
 using MaestroSla.Api.Alerts;
 using MaestroSla.Api.Backups;
-using MaestroSla.Api.Caching;
 using MaestroSla.Api.Dashboard;
 using MaestroSla.Api.OpenApi;
 using MaestroSla.Api.Operations;
@@ -9,7 +8,7 @@ using MaestroSla.Api.Security;
 using MaestroSla.Ingest;
 using MaestroSla.Local.Demo;
 using MaestroSla.Local.Kafka;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Targets;
 using Wolverine.Http;
 
 namespace MaestroSla.Api.Hosting;

@@ -3,11 +3,11 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using Ical.Net.DataTypes;
-using MaestroSla.Contracts.Reports;
 using MaestroSla.Api.Reports;
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Projections.Maintenance;
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using Marten;
 using Microsoft.Extensions.Options;
 using Wolverine.Http;
@@ -150,7 +150,7 @@ public static class MaintenanceEndpoints
         var (period, problem) = ReportPeriod.Resolve(string.IsNullOrEmpty(month) ? null : month, from, to, tz, time.GetUtcNow(), options.Value.MaxRange);
         if (period is null)
         {
-            return ReportQuery.BadRequest(problem!);
+            return Results.Problem(ReportQuery.BadRequest(problem!));
         }
         var windows = await MaintenanceSchedule.WindowsAsync(session, service!, asOf, ct);
         // Windows are planned ahead: the whole period, not only its elapsed part.

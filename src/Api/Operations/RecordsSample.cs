@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
+using MaestroSla.Api.Alerts;
 using MaestroSla.Backup.Runs;
-using MaestroSla.Projections.Alerts;
 using Marten;
 
 namespace MaestroSla.Api.Operations;

@@ -1,8 +1,11 @@
+using System.Security.Claims;
+using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Contracts.Reports;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Targets;
 using Marten;
+using Microsoft.AspNetCore.Mvc;
 
 namespace MaestroSla.Api.Reports;
 
@@ -13,15 +16,33 @@ namespace MaestroSla.Api.Reports;
 /// </summary>
 public static class ReportQuery
 {
-    public static IResult BadRequest(string title) => Results.Problem(title: title, statusCode: StatusCodes.Status400BadRequest);
+    public static ProblemDetails BadRequest(string title, string? detail = null) =>
+        new() { Title = title, Detail = detail, Status = StatusCodes.Status400BadRequest };
 
     /// <summary>A 400 for a service or endpoint name ingest would refuse, or an instant out of range; else null.</summary>
-    public static IResult? Problem(string? service, string? endpoint, DateTimeOffset? asOf, ContractLimits limits)
+    public static ProblemDetails? Problem(string? service, string? endpoint, DateTimeOffset? asOf, ContractLimits limits)
     {
         var problem = (service is null ? null : ReportNames.Problem(service, "service", limits.MaxNameLength))
             ?? (endpoint is null ? null : ReportNames.Problem(endpoint, "endpoint", limits.MaxNameLength))
             ?? ReportPeriod.InstantProblem("asOf", asOf);
         return problem is null ? null : BadRequest(problem);
+    }
+
+    /// <summary>A 403 when the caller's key may not read <paramref name="service"/> (a key limited to some services).</summary>
+    public static ProblemDetails? Forbidden(ClaimsPrincipal user, string? service) =>
+        service is null || ApiAccess.MayRead(user, service)
+            ? null
+            : new ProblemDetails { Title = $"This key may not read service '{service}'", Status = StatusCodes.Status403Forbidden };
+
+    /// <summary>
+    /// The one binding of a report period: ?month (yyyy-MM, the current month when omitted) in ?tz (UTC when omitted),
+    /// or ?from and ?to, at most <paramref name="maxRange"/> apart. The period, or the 400 saying what is wrong.
+    /// </summary>
+    public static (ReportPeriod? Period, ProblemDetails? Problem) Period(
+        string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, TimeProvider time, TimeSpan? maxRange = null)
+    {
+        var (period, problem) = ReportPeriod.Resolve(month, from, to, tz, time.GetUtcNow(), maxRange);
+        return period is null ? (null, BadRequest(problem!)) : (period, null);
     }
 
     /// <summary>

@@ -17,6 +17,7 @@ public static class SecurityRegistration
         services.AddHostedService<SecurityStartupReport>();
 
         services.AddProblemDetails();
+        services.AddExceptionHandler<ExceptionProblems>();
         services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         services.AddAuthorization(ApiAccess.AddPolicies);

@@ -1,11 +1,12 @@
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
+using MaestroSla.Api.Alerts;
 using MaestroSla.Backup.Runs;
 using MaestroSla.Ingest;
 using MaestroSla.Projections;
-using MaestroSla.Projections.Alerts;
 using MaestroSla.Projections.Latency;
+using MaestroSla.Sla.Targets;
 using Marten;
 using Npgsql;
 using Weasel.Core;
@@ -52,6 +53,7 @@ public static class MaestroStore
 
         options.ConfigureIngest();
         options.ConfigureSlaProjections(rollupShards);
+        options.ConfigureSlaTargets();
         options.ConfigureSlaAlerts();
         options.ConfigureBackups();
 

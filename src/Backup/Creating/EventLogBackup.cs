@@ -80,7 +80,6 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
         var type = parent is null ? BackupType.Full : requested;
         var fullBecause = type == requested ? null : WhyFull(catalog, identity, requested);
         var startedAt = time.GetUtcNow();
-        var started = time.GetTimestamp();
         var id = BackupIds.New(type, startedAt);
         var run = new BackupRun
         {
@@ -95,39 +94,20 @@ public sealed class EventLogBackup(IDocumentStore store, IBackupTarget target, B
             KeyId = options.Keyring().Current?.Id,
             Trigger = trigger,
             Target = target.Description,
-            Status = RunStatus.Running,
             StartedAt = startedAt,
             SequenceFrom = parent?.SequenceTo ?? 0,
         };
-        var recorder = new RunRecorder<BackupRun>(store, run, time);
-        await recorder.SaveAsync(ct);
-        onStarted?.Invoke(run);
-        if (type != requested)
+        var recorder = new RunRecorder<BackupRun>(store, run, time, _logger);
+        await recorder.RunAsync("Backup", onStarted, async () =>
         {
-            _logger.LogInformation("Backup {Id} is a full one: {Reason}", id, fullBecause);
-        }
-
-        try
-        {
+            if (type != requested)
+            {
+                _logger.LogInformation("Backup {Id} is a full one: {Reason}", id, fullBecause);
+            }
             var manifest = await WriteSetAsync(run, recorder, identity, parent is null ? null : catalog.Find(parent.BackupId)?.ManifestSha256, ct);
-            run.Status = RunStatus.Succeeded;
             run.Events = run.EventsDone = run.EventsTotal = manifest.EventCount;
             run.Bytes = manifest.TotalBytes;
-        }
-        catch (Exception ex)
-        {
-            run.Status = RunStatus.Failed;
-            run.Error = ex.Message;
-            _logger.LogError(ex, "Backup {Id} failed", id);
-            await CleanUpAsync(id);
-            throw;
-        }
-        finally
-        {
-            run.FinishedAt = time.GetUtcNow();
-            run.Duration = time.GetElapsedTime(started);
-            await recorder.SaveAsync(CancellationToken.None);
-        }
+        }, ct, failed: () => CleanUpAsync(id));
         _logger.LogInformation("Backup {Id} ({Type}) done: sequence ({From}, {To}], {Events} events, {Bytes} bytes in {Segments} segments, {Duration}",
             id, type, run.SequenceFrom, run.SequenceTo, run.Events, run.Bytes, run.Segments, run.Duration);
         return run;

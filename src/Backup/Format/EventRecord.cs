@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace MaestroSla.Backup.Format;
 
@@ -98,6 +99,50 @@ internal sealed class EventRecord
         var columns = new List<string>(RequiredColumns);
         columns.AddRange(OptionalColumns.Where(present.Contains));
         return columns;
+    }
+
+    /// <summary>One row of a binary COPY into <see cref="RequiredColumns"/> followed by <paramref name="optional"/>.</summary>
+    public async Task CopyAsync(NpgsqlBinaryImporter importer, string[] optional, CancellationToken ct)
+    {
+        await importer.StartRowAsync(ct);
+        await importer.WriteAsync(Sequence, NpgsqlDbType.Bigint, ct);
+        await importer.WriteAsync(Id, NpgsqlDbType.Uuid, ct);
+        await importer.WriteAsync(StreamId, NpgsqlDbType.Varchar, ct);
+        await importer.WriteAsync(Version, NpgsqlDbType.Bigint, ct);
+        await importer.WriteAsync(Data, NpgsqlDbType.Jsonb, ct);
+        await importer.WriteAsync(Type, NpgsqlDbType.Varchar, ct);
+        await importer.WriteAsync(Timestamp.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
+        await StateLine.WriteNullableAsync(importer, TenantId, NpgsqlDbType.Varchar, ct);
+        await StateLine.WriteNullableAsync(importer, DotnetType, NpgsqlDbType.Varchar, ct);
+        await importer.WriteAsync(IsArchived, NpgsqlDbType.Boolean, ct);
+        foreach (var column in optional)
+        {
+            switch (column)
+            {
+                case "bdata":
+                    await StateLine.WriteNullableAsync(importer, BinaryData, NpgsqlDbType.Bytea, ct);
+                    break;
+                case "correlation_id":
+                    await StateLine.WriteNullableAsync(importer, CorrelationId, NpgsqlDbType.Varchar, ct);
+                    break;
+                case "causation_id":
+                    await StateLine.WriteNullableAsync(importer, CausationId, NpgsqlDbType.Varchar, ct);
+                    break;
+                case "user_name":
+                    await StateLine.WriteNullableAsync(importer, UserName, NpgsqlDbType.Varchar, ct);
+                    break;
+                case "headers":
+                    if (Headers is { } headers)
+                    {
+                        await importer.WriteAsync(headers, NpgsqlDbType.Jsonb, ct);
+                    }
+                    else
+                    {
+                        await importer.WriteNullAsync(ct);
+                    }
+                    break;
+            }
+        }
     }
 
     public void Parse(ReadOnlyMemory<byte> line)

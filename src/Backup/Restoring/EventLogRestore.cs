@@ -84,7 +84,6 @@ public sealed class EventLogRestore(
             source.BackupId,
             pointInTime);
 
-        var startedAt = time.GetTimestamp();
         var run = new RestoreRun
         {
             Id = $"restore-{Guid.CreateVersion7(time.GetUtcNow()):N}",
@@ -94,36 +93,19 @@ public sealed class EventLogRestore(
             Target = Describe(request.TargetConnectionString),
             Source = target.Description,
             Trigger = trigger,
-            Status = RunStatus.Running,
             StartedAt = time.GetUtcNow(),
             EventsTotal = chain.Sum(m => m.EventCount),
             StoreId = source.StoreId,
             SourceTimeline = source.Timeline,
             Timeline = restoredIdentity.Timeline,
         };
-        var recorder = new RunRecorder<RestoreRun>(liveStore, run, time);
-        await recorder.SaveAsync(ct);
-        started?.Invoke(run);
-        _logger.LogInformation("Restore {Id}: backup {Backup} (chain {Chain}){PointInTime} from {Source} into {Target}",
-            run.Id, backupId, string.Join(" → ", run.Chain), pointInTime is null ? "" : $" up to {pointInTime:O}", target.Description, run.Target);
-        try
+        var recorder = new RunRecorder<RestoreRun>(liveStore, run, time, _logger);
+        await recorder.RunAsync("Restore", started, async () =>
         {
+            _logger.LogInformation("Restore {Id}: backup {Backup} (chain {Chain}){PointInTime} from {Source} into {Target}",
+                run.Id, backupId, string.Join(" → ", run.Chain), pointInTime is null ? "" : $" up to {pointInTime:O}", target.Description, run.Target);
             await RestoreChainAsync(request, pointInTime, catalog, chain, restoredIdentity, run, recorder, ct);
-            run.Status = RunStatus.Succeeded;
-        }
-        catch (Exception ex)
-        {
-            run.Status = RunStatus.Failed;
-            run.Error = ex.Message;
-            _logger.LogError(ex, "Restore {Id} failed", run.Id);
-            throw;
-        }
-        finally
-        {
-            run.FinishedAt = time.GetUtcNow();
-            run.Duration = time.GetElapsedTime(startedAt);
-            await recorder.SaveAsync(CancellationToken.None);
-        }
+        }, ct);
         _logger.LogInformation("Restore {Id} done in {Duration}: {Events} events, {Streams} streams, {DeadLetters} dead letters, {Offsets} stored offsets",
             run.Id, run.Duration, run.EventsDone, run.Streams, run.DeadLetters, run.KafkaOffsets);
         return run;
@@ -221,13 +203,8 @@ public sealed class EventLogRestore(
         await connection.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
 
-        // Streams first (events reference them), at version 0: their real versions come from the events restored.
-        await ExecuteAsync(connection,
-            $"insert into {tables.Streams} (id, type, version, tenant_id) select * from unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::varchar[])", ct,
-            newest!.Streams.Select(s => s.Id).ToArray(),
-            newest.Streams.Select(s => s.Type).ToArray(),
-            newest.Streams.Select(_ => 0L).ToArray(),
-            newest.Streams.Select(s => s.TenantId ?? "*DEFAULT*").ToArray());
+        // Streams first (events reference them); their versions come from the events restored.
+        await StateLine.CopyAsync(connection, tables.Streams, newest!.Streams, ct);
 
         var highest = await CopyEventsAsync(connection, tables, chain, source, pointInTime, keys, run, recorder, ct);
 
@@ -254,40 +231,11 @@ public sealed class EventLogRestore(
         run.HighWaterMark = mark;
 
         var deadLetters = newest.DeadLetters.Where(d => pointInTime is null || d.LastModified is null || d.LastModified <= pointInTime).ToList();
-        await using (var importer = await connection.BeginBinaryImportAsync(
-            $"copy {tables.DeadLetterTable} (id, data, mt_last_modified, mt_version, mt_dotnet_type) from stdin (format binary)", ct))
-        {
-            foreach (var letter in deadLetters)
-            {
-                await importer.StartRowAsync(ct);
-                await importer.WriteAsync(letter.Id, NpgsqlDbType.Varchar, ct);
-                await importer.WriteAsync(letter.Data, NpgsqlDbType.Jsonb, ct);
-                await WriteNullableAsync(importer, letter.LastModified?.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
-                await importer.WriteAsync(letter.Version ?? Guid.NewGuid(), NpgsqlDbType.Uuid, ct);
-                await WriteNullableAsync(importer, letter.DotnetType, NpgsqlDbType.Varchar, ct);
-            }
-            await importer.CompleteAsync(ct);
-        }
+        await StateLine.CopyAsync(connection, tables.DeadLetterTable, deadLetters, ct);
         run.DeadLetters = deadLetters.Count;
 
         var restoredHistory = history.Values.Where(h => pointInTime is null || h.CommittedAt <= pointInTime).OrderBy(h => h.Id).ToList();
-        await using (var importer = await connection.BeginBinaryImportAsync(
-            $"copy {tables.KafkaOffsetHistory} (id, consumer_group, topic, partition, next_offset, committed_at, resume_offset, closed_before) from stdin (format binary)", ct))
-        {
-            foreach (var row in restoredHistory)
-            {
-                await importer.StartRowAsync(ct);
-                await importer.WriteAsync(row.Id, NpgsqlDbType.Bigint, ct);
-                await importer.WriteAsync(row.Group, NpgsqlDbType.Varchar, ct);
-                await importer.WriteAsync(row.Topic, NpgsqlDbType.Varchar, ct);
-                await importer.WriteAsync(row.Partition, NpgsqlDbType.Integer, ct);
-                await importer.WriteAsync(row.NextOffset, NpgsqlDbType.Bigint, ct);
-                await importer.WriteAsync(row.CommittedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
-                await WriteNullableAsync(importer, row.Resume, NpgsqlDbType.Bigint, ct);
-                await WriteNullableAsync(importer, row.ClosedBefore?.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
-            }
-            await importer.CompleteAsync(ct);
-        }
+        await StateLine.CopyAsync(connection, tables.KafkaOffsetHistory, restoredHistory, ct);
         if (restoredHistory.Count > 0)
         {
             await ExecuteAsync(connection, $"select setval(pg_get_serial_sequence('{tables.KafkaOffsetHistory}', 'id'), $1)", ct, restoredHistory[^1].Id);
@@ -295,22 +243,7 @@ public sealed class EventLogRestore(
         run.KafkaOffsetHistory = restoredHistory.Count;
 
         var offsets = KafkaOffsetsAsOf(restoredHistory, pointInTime is null ? newest.Offsets : []);
-        await using (var importer = await connection.BeginBinaryImportAsync(
-            $"copy {tables.KafkaOffsets} (consumer_group, topic, partition, next_offset, updated_at, resume_offset, closed_before) from stdin (format binary)", ct))
-        {
-            foreach (var row in offsets)
-            {
-                await importer.StartRowAsync(ct);
-                await importer.WriteAsync(row.Group, NpgsqlDbType.Varchar, ct);
-                await importer.WriteAsync(row.Topic, NpgsqlDbType.Varchar, ct);
-                await importer.WriteAsync(row.Partition, NpgsqlDbType.Integer, ct);
-                await importer.WriteAsync(row.NextOffset, NpgsqlDbType.Bigint, ct);
-                await importer.WriteAsync(row.UpdatedAt.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
-                await WriteNullableAsync(importer, row.Resume, NpgsqlDbType.Bigint, ct);
-                await WriteNullableAsync(importer, row.ClosedBefore?.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
-            }
-            await importer.CompleteAsync(ct);
-        }
+        await StateLine.CopyAsync(connection, tables.KafkaOffsets, offsets, ct);
         run.KafkaOffsets = offsets.Count;
 
         await StoreIdentity.WriteAsync(connection, tables.Schema, restoredIdentity, ct);
@@ -371,7 +304,7 @@ public sealed class EventLogRestore(
                         seen++;
                         if (pointInTime is null || record.Timestamp <= pointInTime)
                         {
-                            await WriteEventAsync(importer, record, optional, ct);
+                            await record.CopyAsync(importer, optional, ct);
                             highest = record.Sequence;
                             restored++;
                         }
@@ -397,49 +330,6 @@ public sealed class EventLogRestore(
         run.EventsDone = restored;
         run.EventsTotal = restored;
         return highest;
-    }
-
-    private static async Task WriteEventAsync(NpgsqlBinaryImporter importer, EventRecord record, string[] optional, CancellationToken ct)
-    {
-        await importer.StartRowAsync(ct);
-        await importer.WriteAsync(record.Sequence, NpgsqlDbType.Bigint, ct);
-        await importer.WriteAsync(record.Id, NpgsqlDbType.Uuid, ct);
-        await importer.WriteAsync(record.StreamId, NpgsqlDbType.Varchar, ct);
-        await importer.WriteAsync(record.Version, NpgsqlDbType.Bigint, ct);
-        await importer.WriteAsync(record.Data, NpgsqlDbType.Jsonb, ct);
-        await importer.WriteAsync(record.Type, NpgsqlDbType.Varchar, ct);
-        await importer.WriteAsync(record.Timestamp.ToUniversalTime(), NpgsqlDbType.TimestampTz, ct);
-        await WriteNullableAsync(importer, record.TenantId, NpgsqlDbType.Varchar, ct);
-        await WriteNullableAsync(importer, record.DotnetType, NpgsqlDbType.Varchar, ct);
-        await importer.WriteAsync(record.IsArchived, NpgsqlDbType.Boolean, ct);
-        foreach (var column in optional)
-        {
-            switch (column)
-            {
-                case "bdata":
-                    await WriteNullableAsync(importer, record.BinaryData, NpgsqlDbType.Bytea, ct);
-                    break;
-                case "correlation_id":
-                    await WriteNullableAsync(importer, record.CorrelationId, NpgsqlDbType.Varchar, ct);
-                    break;
-                case "causation_id":
-                    await WriteNullableAsync(importer, record.CausationId, NpgsqlDbType.Varchar, ct);
-                    break;
-                case "user_name":
-                    await WriteNullableAsync(importer, record.UserName, NpgsqlDbType.Varchar, ct);
-                    break;
-                case "headers":
-                    if (record.Headers is { } headers)
-                    {
-                        await importer.WriteAsync(headers, NpgsqlDbType.Jsonb, ct);
-                    }
-                    else
-                    {
-                        await importer.WriteNullAsync(ct);
-                    }
-                    break;
-            }
-        }
     }
 
     /// <summary>Restoring into the live database would destroy it: compare the server (and cluster) and the database.</summary>
@@ -493,19 +383,6 @@ public sealed class EventLogRestore(
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct);
         await ExecuteAsync(connection, $"truncate table {string.Join(", ", tables)} cascade", ct);
-    }
-
-
-    private static async Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken ct)
-    {
-        if (value is null)
-        {
-            await importer.WriteNullAsync(ct);
-        }
-        else
-        {
-            await importer.WriteAsync(value, type, ct);
-        }
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken ct, params object?[] parameters)

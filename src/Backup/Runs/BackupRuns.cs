@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using MaestroSla.Backup.Format;
 using MaestroSla.Backup.Identity;
 using Marten;
+using Microsoft.Extensions.Logging;
 
 namespace MaestroSla.Backup.Runs;
 
@@ -13,10 +14,35 @@ public enum RunStatus
     Failed,
 }
 
-/// <summary>One backup attempt, stored as it goes: progress while running, then the outcome.</summary>
-public sealed class BackupRun
+/// <summary>
+/// What every backup and restore attempt records, stored as it goes: progress while running, then the outcome.
+/// </summary>
+public abstract class RunRecord
 {
     public required string Id { get; set; }
+    public required string Trigger { get; set; }
+
+    /// <summary>Where the run writes: the backup target, or the restored database (without credentials).</summary>
+    public required string Target { get; set; }
+
+    public RunStatus Status { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public TimeSpan? Duration { get; set; }
+    public long EventsDone { get; set; }
+
+    /// <summary>Upper bound while running (the sequence range may have holes), the exact count once done.</summary>
+    public long EventsTotal { get; set; }
+
+    /// <summary>Progress for people and progress bars: events done of the total, 0–100 (a restore's projection rebuild is not counted).</summary>
+    public double Percent => Status == RunStatus.Succeeded ? 100 : EventsTotal <= 0 ? 0 : Math.Round(100.0 * EventsDone / EventsTotal, 1);
+
+    public string? Error { get; set; }
+}
+
+/// <summary>One backup attempt.</summary>
+public sealed class BackupRun : RunRecord
+{
     public required BackupType RequestedType { get; set; }
 
     /// <summary>What was made: an incremental or differential with no full backup to build on becomes a full one.</summary>
@@ -31,38 +57,19 @@ public sealed class BackupRun
     public string? StoreId { get; set; }
     public int? Timeline { get; set; }
     public string? KeyId { get; set; }
-    public required string Trigger { get; set; }
-    public required string Target { get; set; }
-    public RunStatus Status { get; set; }
-    public DateTimeOffset StartedAt { get; set; }
-    public DateTimeOffset? FinishedAt { get; set; }
-    public TimeSpan? Duration { get; set; }
     public long SequenceFrom { get; set; }
     public long SequenceTo { get; set; }
     public long Events { get; set; }
     public long Bytes { get; set; }
     public int Segments { get; set; }
-    public long EventsDone { get; set; }
-
-    /// <summary>Upper bound while running (the sequence range may have holes), the exact count once done.</summary>
-    public long EventsTotal { get; set; }
-
-    /// <summary>Progress for people and progress bars: events done of the total, 0–100.</summary>
-    public double Percent => Status == RunStatus.Succeeded ? 100 : EventsTotal <= 0 ? 0 : Math.Round(100.0 * EventsDone / EventsTotal, 1);
-
-    public string? Error { get; set; }
 }
 
 /// <summary>One restore attempt. Its duration is the recovery time (RTO) the status endpoint reports.</summary>
-public sealed class RestoreRun
+public sealed class RestoreRun : RunRecord
 {
-    public required string Id { get; set; }
     public string? BackupId { get; set; }
     public IReadOnlyList<string> Chain { get; set; } = [];
     public DateTimeOffset? PointInTime { get; set; }
-
-    /// <summary>The target database, without credentials.</summary>
-    public required string Target { get; set; }
 
     public required string Source { get; set; }
 
@@ -72,17 +79,6 @@ public sealed class RestoreRun
 
     /// <summary>The restored copy's timeline: the same store, a new timeline, so its backups never chain onto the source's.</summary>
     public int? Timeline { get; set; }
-    public required string Trigger { get; set; }
-    public RunStatus Status { get; set; }
-    public DateTimeOffset StartedAt { get; set; }
-    public DateTimeOffset? FinishedAt { get; set; }
-    public TimeSpan? Duration { get; set; }
-    public long EventsDone { get; set; }
-    public long EventsTotal { get; set; }
-
-    /// <summary>Progress of the replay, 0–100 (the projection rebuild after it is not counted).</summary>
-    public double Percent => Status == RunStatus.Succeeded ? 100 : EventsTotal <= 0 ? 0 : Math.Round(100.0 * EventsDone / EventsTotal, 1);
-
     public int Streams { get; set; }
     public int DeadLetters { get; set; }
     public int KafkaOffsets { get; set; }
@@ -90,7 +86,6 @@ public sealed class RestoreRun
     public long HighWaterMark { get; set; }
     public TimeSpan? ReplayDuration { get; set; }
     public TimeSpan? RebuildDuration { get; set; }
-    public string? Error { get; set; }
 }
 
 public static class BackupStoreConfiguration
@@ -106,15 +101,49 @@ public static class BackupStoreConfiguration
 }
 
 /// <summary>
-/// Saves a run document at its start, end, and at most every <see cref="Every"/> in between, so progress is visible
-/// through the API (and across instances) without a write per event.
+/// The lifecycle of a run: recorded as running at its start, saved at most every <see cref="Every"/> while it
+/// progresses (visible through the API and across instances without a write per event), and saved with its outcome
+/// and duration at the end, whatever that is.
 /// </summary>
-internal sealed class RunRecorder<T>(IDocumentStore store, T run, TimeProvider time) where T : notnull
+internal sealed class RunRecorder<T>(IDocumentStore store, T run, TimeProvider time, ILogger logger) where T : RunRecord
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(1);
+    private readonly long _started = time.GetTimestamp();
     private long _lastSaved = long.MinValue;
 
     public T Run { get; } = run;
+
+    /// <summary>Records the run as running, tells <paramref name="started"/>, runs <paramref name="work"/> and records its outcome.</summary>
+    /// <param name="what">The run's kind in the log ("Backup", "Restore").</param>
+    /// <param name="failed">Called after a failure is recorded, before it is rethrown (cleaning up what the run left).</param>
+    public async Task RunAsync(string what, Action<T>? started, Func<Task> work, CancellationToken ct, Func<Task>? failed = null)
+    {
+        Run.Status = RunStatus.Running;
+        await SaveAsync(ct);
+        started?.Invoke(Run);
+        try
+        {
+            await work();
+            Run.Status = RunStatus.Succeeded;
+        }
+        catch (Exception ex)
+        {
+            Run.Status = RunStatus.Failed;
+            Run.Error = ex.Message;
+            logger.LogError(ex, "{What} {Id} failed", what, Run.Id);
+            if (failed is not null)
+            {
+                await failed();
+            }
+            throw;
+        }
+        finally
+        {
+            Run.FinishedAt = time.GetUtcNow();
+            Run.Duration = time.GetElapsedTime(_started);
+            await SaveAsync(CancellationToken.None);
+        }
+    }
 
     public async Task SaveAsync(CancellationToken ct)
     {

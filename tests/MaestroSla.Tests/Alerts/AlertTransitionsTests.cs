@@ -1,4 +1,4 @@
-using MaestroSla.Projections.Alerts;
+using MaestroSla.Api.Alerts;
 using Shouldly;
 
 namespace MaestroSla.Tests.Alerts;

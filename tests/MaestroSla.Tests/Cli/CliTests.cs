@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using MaestroSla.Cli;
 using MaestroSla.Contracts.Reports;
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using MaestroSla.Tests.Dashboard;
 using MaestroSla.Tests.Infrastructure;
 using Shouldly;

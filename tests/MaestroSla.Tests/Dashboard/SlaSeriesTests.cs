@@ -2,10 +2,10 @@ using System.Globalization;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
 using MaestroSla.Contracts.Reports;
-using MaestroSla.Projections.Exports;
 using MaestroSla.Projections.Latency;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Series;
+using MaestroSla.Sla.Targets;
 using Shouldly;
 
 namespace MaestroSla.Tests.Dashboard;

@@ -1,8 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using MaestroSla.Projections.Exports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Targets;
 using MaestroSla.Tests.Infrastructure;
 using Shouldly;
 

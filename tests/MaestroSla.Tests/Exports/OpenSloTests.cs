@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
-using MaestroSla.Projections.Exports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Targets;
 using Shouldly;
 
 namespace MaestroSla.Tests.Exports;

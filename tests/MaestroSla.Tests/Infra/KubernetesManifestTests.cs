@@ -1,12 +1,12 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using JasperFx.Events.Daemon;
-using MaestroSla.Api.Caching;
 using MaestroSla.Api.Operations;
+using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Kafka;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Targets;
 using MaestroSla.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Shouldly;

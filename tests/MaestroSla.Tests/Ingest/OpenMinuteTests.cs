@@ -1,11 +1,11 @@
 using MaestroSla.Contracts.Events;
 using MaestroSla.Ingest.Batching;
 using MaestroSla.Ingest.Storage;
-using MaestroSla.Projections.Reports;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Targets;
+using MaestroSla.Tests.Infrastructure;
 using Marten;
 using Marten.Events;
-using MaestroSla.Tests.Infrastructure;
 using Npgsql;
 using Shouldly;
 

@@ -1,7 +1,7 @@
 using MaestroSla.Api.Store;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Projections.EventStore;
-using MaestroSla.Projections.Targets;
+using MaestroSla.Sla.Targets;
 using MaestroSla.Tests.Infrastructure;
 using Marten;
 using Shouldly;

@@ -1,7 +1,7 @@
 using JasperFx.Events.Projections;
 using MaestroSla.Api.Store;
 using MaestroSla.Projections.Latency;
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using MaestroSla.Tests.Infrastructure;
 using Marten;
 using Shouldly;

@@ -1,4 +1,4 @@
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using Shouldly;
 
 namespace MaestroSla.Tests.Projections;

@@ -1,5 +1,5 @@
 using MaestroSla.Contracts.Reports;
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using Shouldly;
 
 namespace MaestroSla.Tests.Projections;

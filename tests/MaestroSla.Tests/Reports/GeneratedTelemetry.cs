@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text;
-using MaestroSla.Contracts.Reports;
-using MaestroSla.Projections.Reports;
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Local.Traffic;
+using MaestroSla.Sla.Reports;
 using Shouldly;
 
 namespace MaestroSla.Tests.Reports;

@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json;
 using MaestroSla.Cli;
 using MaestroSla.Contracts.Reports;
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using MaestroSla.Tests.Cli;
 using MaestroSla.Tests.Dashboard;
 using MaestroSla.Tests.Infrastructure;

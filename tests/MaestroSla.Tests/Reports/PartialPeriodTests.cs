@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using MaestroSla.Contracts.Reports;
-using MaestroSla.Projections.Reports;
+using MaestroSla.Sla.Reports;
 using MaestroSla.Tests.Infrastructure;
 using Marten;
 using Marten.Events;
