@@ -172,9 +172,11 @@ public static class BackupEndpoints
         {
             return Results.Problem(title: "give targetConnectionString or target, not both", statusCode: StatusCodes.Status400BadRequest);
         }
+        var field = "targetConnectionString";
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             var name = string.IsNullOrWhiteSpace(command.Target) ? "default" : command.Target;
+            field = $"Backup:RestoreTargets:{name}";
             if (!options.Value.RestoreTargets.TryGetValue(name, out connectionString) || string.IsNullOrWhiteSpace(connectionString))
             {
                 return Results.Problem(
@@ -182,6 +184,10 @@ public static class BackupEndpoints
                     detail: $"Give targetConnectionString, or configure Backup:RestoreTargets:{name}.",
                     statusCode: StatusCodes.Status400BadRequest);
             }
+        }
+        if (RestoreTargetConnection.Problem(connectionString, field) is { } badTarget)
+        {
+            return badTarget;
         }
         var request = new RestoreRequest(command.BackupId, command.PointInTime, connectionString, command.Force, command.AllowOtherStore);
         return await Problems(async () => wait == false

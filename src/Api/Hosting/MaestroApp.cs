@@ -39,7 +39,13 @@ public static class MaestroApp
         builder.AddMaestroReports();
         builder.AddMaestroReportCache();
         builder.AddMaestroOpenApi();
+        var embeddedStore = string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(StoreRegistration.ConnectionStringName));
         await builder.AddMaestroStoreAsync();
+        if (embeddedStore)
+        {
+            // The demo's (and any embedded) cluster restores into a second database of its own: demo-restore.
+            await builder.AddDemoRestoreTargetAsync();
+        }
         builder.AddMaestroIngest();
         builder.AddMaestroBackups();
         builder.AddMaestroOperations();
