@@ -37,7 +37,7 @@ internal static class BackupCommands
         var force = new Option<bool>("--force") { Description = "Restore over a target that is not empty" };
         var otherStore = new Option<bool>("--other-store") { Description = "The backup named was made of another event store: restore it anyway" };
         var timeout = TimeoutOption();
-        var command = new Command("restore", "Replays a backup chain into an empty target (POST api/admin/restores), with progress")
+        var command = new Command("restore", "Replays a backup chain (the latest when no backup-id is given) into an empty target (POST api/admin/restores), with progress")
         {
             backupId, toTime, target, force, otherStore, timeout,
         };

@@ -37,6 +37,11 @@ public static partial class ShellExamples
                 body.Add(lines[i]);
             }
             var language = fence.Groups["lang"].Value.Trim().ToLowerInvariant();
+            if (language.Length == 0 && body.FirstOrDefault(l => l.Trim().Length > 0) is { } first && LooksLikeCommand().IsMatch(first))
+            {
+                // Commands in an unlabelled block would escape the test: say which language they are.
+                problems.Add($"{file}:{start + 1}: a block of commands without a language: label it ```sh");
+            }
             if (!ShellLanguages.Contains(language))
             {
                 continue;
@@ -107,6 +112,9 @@ public static partial class ShellExamples
         }
         return comments;
     }
+
+    [GeneratedRegex(@"^\s*(\$ )?(dotnet|curl|maestrosla|docker|kubectl|helm|npm|openssl|printf|export|bench/|\./)")]
+    private static partial Regex LooksLikeCommand();
 
     [GeneratedRegex(@"^(not run|service|expect):")]
     private static partial Regex Keyword();
