@@ -15,9 +15,16 @@ public sealed class DocsShell(string workingDirectory, int port, IDictionary<str
     // Prepended to every block: a failing command fails the block (as a reader would stop there), curl fails on an
     // HTTP error (its exit code 22, body still printed), assignments are exported, and the environment is saved for
     // the next block.
+    // `dotnet tool` installs into the test's own folder (MAESTROSLA_DOCS_TOOLS), not the machine's ~/.dotnet/tools,
+    // with a package cache of its own so that the tool is the one just packed; every other dotnet command sees the
+    // machine's settings unchanged (else a changed NuGet home would restore and rebuild the checkout).
     private const string Prelude = """
         set -eo pipefail
         curl() { command curl --fail-with-body -sS "$@"; }
+        dotnet() {
+          if [ "$1" = tool ]; then DOTNET_CLI_HOME="$MAESTROSLA_DOCS_TOOLS" NUGET_PACKAGES="$MAESTROSLA_DOCS_TOOLS/packages" command dotnet "$@"
+          else command dotnet "$@"; fi
+        }
         trap 'env -0 > "$MAESTROSLA_DOCS_STATE"' EXIT
         set -a
 
@@ -26,6 +33,9 @@ public sealed class DocsShell(string workingDirectory, int port, IDictionary<str
     private readonly Dictionary<string, string> _environment = new(environment);
 
     public int Port { get; } = port;
+
+    /// <summary>Where `dotnet tool` installs for the examples.</summary>
+    public string ToolsHome => _environment["MAESTROSLA_DOCS_TOOLS"];
 
     public string Localize(string script) => script.Replace("localhost:5000", $"localhost:{Port}", StringComparison.Ordinal);
 

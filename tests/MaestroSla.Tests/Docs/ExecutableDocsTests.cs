@@ -81,6 +81,7 @@ public sealed partial class ExecutableDocsTests(ITestOutputHelper output)
         {
             await service.DisposeAsync();
             RemoveNewTopLevelEntries(before);
+            Directory.Delete(shell.ToolsHome, recursive: true);
         }
         failures.ShouldBeEmpty(string.Join("\n\n", failures));
     }
@@ -89,7 +90,7 @@ public sealed partial class ExecutableDocsTests(ITestOutputHelper output)
     public void directives_are_read_from_the_comments_right_above_a_block_and_unknown_ones_are_refused()
     {
         const string markdown = """
-            <!-- not run: needs Docker -->
+            <!-- not run: needs Docker; and a registry -->
             ```sh
             docker compose up
             ```
@@ -124,7 +125,7 @@ public sealed partial class ExecutableDocsTests(ITestOutputHelper output)
         var examples = ShellExamples.Parse("X.md", markdown, problems);
 
         examples.Count.ShouldBe(4);
-        examples[0].NotRunBecause.ShouldBe("needs Docker");
+        examples[0].NotRunBecause.ShouldBe("needs Docker; and a registry");
         examples[1].Expect.ExitCode.ShouldBe(22);
         examples[1].Expect.Contains.ShouldBe(["\"status\":401"]);
         examples[1].Expect.NotContains.ShouldBe(["secret"]);
@@ -176,17 +177,14 @@ public sealed partial class ExecutableDocsTests(ITestOutputHelper output)
             environment[(string)entry.Key] = (string?)entry.Value ?? "";
         }
         // The examples configure the service themselves: nothing of the test process's own settings leaks in.
-        foreach (var key in environment.Keys.Where(k => k.Contains("__", StringComparison.Ordinal) || k.StartsWith("MAESTROSLA", StringComparison.Ordinal)).ToList())
+        foreach (var key in environment.Keys.Where(k => k.Contains("__", StringComparison.Ordinal) || k.StartsWith("MAESTROSLA", StringComparison.Ordinal) || k == "DOTNET_CLI_HOME").ToList())
         {
             environment.Remove(key);
         }
         var home = Path.Combine(Path.GetTempPath(), $"maestrosla-docs-home-{port}");
         Directory.CreateDirectory(home);
-        // `dotnet tool update -g` installs into $DOTNET_CLI_HOME/.dotnet/tools, not the machine's; packages stay where they are.
-        environment["DOTNET_CLI_HOME"] = home;
-        environment["NUGET_PACKAGES"] = environment.GetValueOrDefault("NUGET_PACKAGES") is { Length: > 0 } packages
-            ? packages
-            : Path.Combine(System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        // `dotnet tool update -g` installs into this folder's .dotnet/tools (see DocsShell's prelude), not the machine's.
+        environment["MAESTROSLA_DOCS_TOOLS"] = home;
         environment["PATH"] = $"{Path.Combine(home, ".dotnet", "tools")}:{environment.GetValueOrDefault("PATH")}";
         environment["DOTNET_NOLOGO"] = "1";
         environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";

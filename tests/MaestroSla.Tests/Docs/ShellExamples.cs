@@ -65,7 +65,11 @@ public static partial class ShellExamples
         foreach (var comment in comments)
         {
             var keyword = "";
-            foreach (var part in comment.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            // A reason is free text: `not run:` takes the whole comment, semicolons included.
+            var parts = comment.StartsWith("not run:", StringComparison.Ordinal)
+                ? [comment]
+                : comment.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var part in parts)
             {
                 // `expect: exit 22; contains "x"`: the parts after the first carry its keyword.
                 var directive = Keyword().IsMatch(part)
