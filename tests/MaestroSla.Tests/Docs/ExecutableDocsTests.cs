@@ -177,7 +177,11 @@ public sealed partial class ExecutableDocsTests(ITestOutputHelper output)
             environment[(string)entry.Key] = (string?)entry.Value ?? "";
         }
         // The examples configure the service themselves: nothing of the test process's own settings leaks in.
-        foreach (var key in environment.Keys.Where(k => k.Contains("__", StringComparison.Ordinal) || k.StartsWith("MAESTROSLA", StringComparison.Ordinal) || k == "DOTNET_CLI_HOME").ToList())
+        // Nor what `dotnet test` sets for its test host (MSBuild's paths and switches, VSTEST_*): MSBuild reads
+        // variables as properties, and `dotnet run` in a block then rebuilds what a reader's would not.
+        foreach (var key in environment.Keys.Where(k => k.Contains("__", StringComparison.Ordinal) || k.StartsWith("MAESTROSLA", StringComparison.Ordinal)
+            || k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("_MSBUILD", StringComparison.OrdinalIgnoreCase)
+            || k.StartsWith("VSTEST", StringComparison.Ordinal) || k is "DOTNET_CLI_HOME" or "UseSharedCompilation" or "DOTNET_HOST_PATH").ToList())
         {
             environment.Remove(key);
         }
