@@ -11,6 +11,7 @@ namespace MaestroSla.Tests.Docs;
 /// order, against one demo started with README command (a), and does what its text claims (README.md, "Executable
 /// docs", defines the comments that say so). A block that neither runs nor says why not fails the test.
 /// </summary>
+[Collection(ExecutableDocs.Name)]
 public sealed partial class ExecutableDocsTests(ITestOutputHelper output)
 {
     /// <summary>README command (a), as the first block of README.md must show it.</summary>
@@ -222,4 +223,14 @@ public sealed partial class ExecutableDocsTests(ITestOutputHelper output)
     private static partial System.Text.RegularExpressions.Regex Whitespace();
 
     private static string Tail(string text) => text.Length > 6000 ? "…" + text[^6000..] : text;
+}
+
+/// <summary>
+/// Run alone, after the parallel collections: README command (a) is `dotnet run`, which builds src/Api and may copy
+/// its assemblies again while other tests start that same MaestroSla.Api.dll as a process.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ExecutableDocs
+{
+    public const string Name = "executable docs";
 }
