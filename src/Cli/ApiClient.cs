@@ -105,30 +105,43 @@ public sealed class ApiClient : IDisposable
     private static string Describe(HttpMethod method, Uri? uri, HttpStatusCode status, string body)
     {
         var what = $"{method} {uri?.OriginalString} answered {(int)status} {status}";
-        if (status == HttpStatusCode.Unauthorized)
+        // The server's problem document says what went wrong (for 401/403: which roles and services the key has);
+        // the CLI adds only what the server cannot know: how a key is given to the CLI.
+        var problem = ProblemText(body);
+        var hint = status == HttpStatusCode.Unauthorized ? " (give a key with --api-key or MAESTROSLA_API_KEY)" : "";
+        if (problem is not null)
         {
-            return $"{what}: an API key is needed (--api-key or MAESTROSLA_API_KEY)";
+            return $"{what}: {problem}{hint}";
         }
-        if (status == HttpStatusCode.Forbidden)
+        return status switch
         {
-            return $"{what}: this API key may not do that";
-        }
+            HttpStatusCode.Unauthorized => $"{what}: an API key is needed{hint}",
+            HttpStatusCode.Forbidden => $"{what}: this API key may not do that",
+            _ when string.IsNullOrWhiteSpace(body) => what,
+            // Not a problem document: show the start of whatever came back.
+            _ => $"{what}: {(body.Length > 300 ? body[..300] + "…" : body)}",
+        };
+    }
+
+    /// <summary>"title: detail" of a problem document, or null when the body is not one.</summary>
+    private static string? ProblemText(string body)
+    {
         try
         {
             using var problem = JsonDocument.Parse(body);
             var root = problem.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("title", out var title))
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("title", out var title) || title.ValueKind != JsonValueKind.String)
             {
-                return root.TryGetProperty("detail", out var detail) && detail.ValueKind == JsonValueKind.String
-                    ? $"{what}: {title.GetString()}: {detail.GetString()}"
-                    : $"{what}: {title.GetString()}";
+                return null;
             }
+            return root.TryGetProperty("detail", out var detail) && detail.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(detail.GetString())
+                ? $"{title.GetString()}: {detail.GetString()}"
+                : title.GetString();
         }
         catch (JsonException)
         {
-            // Not a problem document: show the start of whatever came back.
+            return null;
         }
-        return string.IsNullOrWhiteSpace(body) ? what : $"{what}: {(body.Length > 300 ? body[..300] + "…" : body)}";
     }
 
     public void Dispose() => _http.Dispose();

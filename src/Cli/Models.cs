@@ -7,3 +7,6 @@ namespace MaestroSla.Cli;
 public sealed record Targets(double UptimePercent, double AvailabilityPercent, double P95Ms, double P99Ms, double ErrorRatePercent);
 
 public sealed record EffectiveTargets(Targets Targets, string Source);
+
+/// <summary>GET /api/status/months: the current month and the latest one with recorded requests (null: none yet).</summary>
+public sealed record StatusMonths(string TimeZone, string Current, string? LatestWithData);

@@ -19,12 +19,12 @@ public sealed record RestoreCommand(string? BackupId, DateTimeOffset? PointInTim
         if (!string.IsNullOrWhiteSpace(TargetConnectionString))
         {
             return string.IsNullOrWhiteSpace(Target)
-                ? (TargetConnectionString, null)
+                ? Checked(TargetConnectionString, "targetConnectionString")
                 : (null, new ProblemDetails { Title = "give targetConnectionString or target, not both", Status = StatusCodes.Status400BadRequest });
         }
         var name = string.IsNullOrWhiteSpace(Target) ? "default" : Target;
         return options.RestoreTargets.TryGetValue(name, out var configured) && !string.IsNullOrWhiteSpace(configured)
-            ? (configured, null)
+            ? Checked(configured, $"Backup:RestoreTargets:{name}")
             : (null, new ProblemDetails
             {
                 Title = $"no restore target named \"{name}\"",
@@ -32,6 +32,9 @@ public sealed record RestoreCommand(string? BackupId, DateTimeOffset? PointInTim
                 Status = StatusCodes.Status400BadRequest,
             });
     }
+
+    private static (string? ConnectionString, ProblemDetails? Problem) Checked(string connectionString, string field) =>
+        RestoreTargetConnection.Problem(connectionString, field) is { } problem ? (null, problem) : (connectionString, null);
 }
 
 /// <summary>Restores a backup (and its chain), up to a moment if asked, into another database; ?wait=false answers 202 at once.</summary>

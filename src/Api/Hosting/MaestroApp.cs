@@ -5,6 +5,7 @@ using MaestroSla.Api.OpenApi;
 using MaestroSla.Api.Operations;
 using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
+using MaestroSla.Api.Store;
 using MaestroSla.Ingest;
 using MaestroSla.Local.Demo;
 using MaestroSla.Local.Kafka;
@@ -39,7 +40,13 @@ public static class MaestroApp
         builder.AddMaestroReports();
         builder.AddMaestroReportCache();
         builder.AddMaestroOpenApi();
+        var embeddedStore = string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(MaestroStore.ConnectionStringName));
         await builder.AddMaestroStoreAsync();
+        if (embeddedStore)
+        {
+            // The demo's (and any embedded) cluster restores into a second database of its own: demo-restore.
+            await builder.AddDemoRestoreTargetAsync();
+        }
         builder.AddMaestroIngest();
         // Without Kafka:BootstrapServers ingest reads from librdkafka's mock cluster, started in this process.
         builder.Services.AddSingleton<Func<IEmbeddedKafka>>(() => MockKafkaCluster.Start());

@@ -37,7 +37,7 @@ internal static class BackupCommands
         var force = new Option<bool>("--force") { Description = "Restore over a target that is not empty" };
         var otherStore = new Option<bool>("--other-store") { Description = "The backup named was made of another event store: restore it anyway" };
         var timeout = TimeoutOption();
-        var command = new Command("restore", "Replays a backup chain into an empty target (POST api/admin/restores), with progress")
+        var command = new Command("restore", "Replays a backup chain (the latest when no backup-id is given) into an empty target (POST api/admin/restores), with progress")
         {
             backupId, toTime, target, force, otherStore, timeout,
         };
@@ -81,7 +81,8 @@ internal static class BackupCommands
     {
         var format = new Option<string>("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong(Format.TableJson);
-        var command = new Command("list", "Backups, newest first as the API lists them (GET api/admin/backups)") { format };
+        var wide = new Option<bool>("--wide") { Description = "Every field the API gives, ids in full (default: the main columns, long ids shortened)" };
+        var command = new Command("list", "Backups, newest first as the API lists them (GET api/admin/backups)") { format, wide };
         command.SetAction((parse, ct) => MaestroCli.Guard(context, async () =>
         {
             using var api = context.Connect(parse);
@@ -98,12 +99,13 @@ internal static class BackupCommands
                 context.Console.MarkupLine("[grey]No backups.[/]");
                 return 0;
             }
-            var columns = items.SelectMany(ScalarNames).Distinct(StringComparer.Ordinal).ToList();
-            var table = new Table().Border(TableBorder.Rounded).Title("backups");
-            columns.ForEach(c => table.AddColumn(c));
+            var isWide = parse.GetValue(wide);
+            var columns = BackupListColumns.Select(items.SelectMany(ScalarNames).Distinct(StringComparer.Ordinal), items, isWide);
+            var table = StatusTable.Fitted(context.Console).Title("backups");
+            columns.ForEach(c => table.AddColumn(new TableColumn(c) { NoWrap = c == "id" }));
             foreach (var item in items)
             {
-                table.AddRow(columns.Select(c => Markup.Escape(item.TryGetProperty(c, out var value) ? Scalar(value) : "")).ToArray());
+                table.AddRow(columns.Select(c => Markup.Escape(item.TryGetProperty(c, out var value) ? BackupListColumns.Cell(c, Scalar(value), isWide) : "")).ToArray());
             }
             context.Console.Write(table);
             return 0;

@@ -88,14 +88,11 @@ internal static class ReportCommands
                 return 0;
             }
             var statuses = JsonSerializer.Deserialize<List<ServiceStatus>>(body, ApiClient.Json)!;
-            var table = new Table().Border(TableBorder.Rounded).Title($"SLA status, {parse.GetValue(month) ?? "this month"} ({zone ?? "UTC"})");
-            table.AddColumn("service");
-            table.AddColumn("SLA");
-            foreach (var (name, _) in StatusColumns)
-            {
-                table.AddColumn(new TableColumn(name).RightAligned());
-            }
-            table.AddColumn(new TableColumn("error budget left").RightAligned());
+            // Without --month the API answers the current month; say which, and where the data is when it has none.
+            var months = parse.GetValue(month) is null
+                ? await api.GetAsync<StatusMonths>("api/status/months" + (zone is null ? "" : "?tz=" + Uri.EscapeDataString(zone)), ct)
+                : null;
+            var table = StatusTable.Create(context.Console, $"SLA status, {parse.GetValue(month) ?? months!.Current} ({zone ?? "UTC"})", StatusColumns.Select(c => c.Name));
             foreach (var status in statuses)
             {
                 var cells = new List<Spectre.Console.Rendering.IRenderable>
@@ -115,6 +112,11 @@ internal static class ReportCommands
             if (statuses.Count == 0)
             {
                 context.Console.MarkupLine("[grey]No service has recorded anything yet.[/]");
+            }
+            else if (months is { LatestWithData: { } latest } && latest != months.Current && statuses.All(s => s.Status == "no data"))
+            {
+                context.Console.MarkupLineInterpolated(
+                    $"[yellow]{months.Current} has no requests yet; the latest month with data is {latest}:[/] maestrosla status --month {latest}{(zone is null ? "" : " --tz " + zone)}");
             }
             await PipelineHealth.PrintAsync(context.Console, api, ct);
             return 0;
@@ -179,7 +181,7 @@ internal static class ReportCommands
 
     private static readonly (string Name, string Metric)[] StatusColumns =
     [
-        ("uptime %", "uptime"), ("availability %", "availability"), ("P95 ms", "latency_p95"), ("P99 ms", "latency_p99"), ("error rate %", "error_rate"),
+        ("uptime %", "uptime"), ("avail. %", "availability"), ("P95 ms", "latency_p95"), ("P99 ms", "latency_p99"), ("errors %", "error_rate"),
     ];
 
     internal static void PrintReport(IAnsiConsole console, SlaReport report)

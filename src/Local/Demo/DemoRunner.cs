@@ -3,8 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
 using MaestroSla.Contracts.Reports;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Ingest.Storage;
 using MaestroSla.Sla.Reports;
@@ -12,6 +10,9 @@ using MaestroSla.Sla.Services;
 using MaestroSla.Sla.Targets;
 using Marten;
 using Marten.Events;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace MaestroSla.Local.Demo;
@@ -28,6 +29,7 @@ public sealed class DemoRunner(
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     IServer server,
+    IConfiguration configuration,
     ILogger<DemoRunner> logger) : BackgroundService
 {
     private int _partitions = 1;
@@ -52,6 +54,8 @@ public sealed class DemoRunner(
     {
         var now = time.GetUtcNow();
         var month = new SyntheticMonth(new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(-1));
+        // Demo:Days publishes only the month's first days (the executable-docs test): same month, less waiting.
+        var days = Math.Clamp(configuration.GetValue("Demo:Days", month.Days), 1, month.Days);
         var topic = kafkaOptions.Value.Topic;
         await DemoMaintenance.ScheduleAsync(store, month.Start, ct);
         Console.WriteLine($"Publishing a synthetic month ({month.Start:yyyy-MM}) for {SyntheticMonth.Services.Length} services to {topic} on {kafka.BootstrapServers} ...");
@@ -72,7 +76,7 @@ public sealed class DemoRunner(
         var clock = Stopwatch.StartNew();
         long published = 0;
         long publishedRequests = 0;
-        for (var day = 0; day < month.Days; day++)
+        for (var day = 0; day < days; day++)
         {
             // The embedded broker keeps only 5 MiB per partition and drops older data even if unread: publish a
             // quarter of a day at a time and let ingest store it before going on.
@@ -88,9 +92,9 @@ public sealed class DemoRunner(
                 producer.Flush(ct);
                 await WaitUntilStoredAsync(delivered, ct);
             }
-            if ((day + 1) % 5 == 0 || day == month.Days - 1)
+            if ((day + 1) % 5 == 0 || day == days - 1)
             {
-                Console.WriteLine($"  day {day + 1,2}/{month.Days}: {published:N0} messages published and stored ({published / clock.Elapsed.TotalSeconds:N0}/s)");
+                Console.WriteLine($"  day {day + 1,2}/{days}: {published:N0} messages published and stored ({published / clock.Elapsed.TotalSeconds:N0}/s)");
             }
         }
 
@@ -166,7 +170,8 @@ public sealed class DemoRunner(
         Console.WriteLine();
         Console.WriteLine($"API serving on {string.Join(", ", addresses)} — e.g.");
         Console.WriteLine($"  curl '{address}/api/reports/{(services.Count > 0 ? services[0] : "checkout")}?month={month.Start:yyyy-MM}&tz=Europe/Berlin'");
-        Console.WriteLine($"  curl '{address}/api/status'");
+        Console.WriteLine($"  curl '{address}/api/status?month={month.Start:yyyy-MM}'");
+        DemoHints.Print(month.Start, time.GetUtcNow());
         Console.WriteLine("Press Ctrl+C to stop.");
         return total;
     }

@@ -61,8 +61,13 @@ public sealed class BackupCommandTests
 
         var (listExit, list) = await RunAsync(stub, "backup", "list", "--url", "http://stub/");
         listExit.ShouldBe(0, list);
-        list.ShouldContain("sizeBytes");
-        list.ShouldContain("2,048");
+        list.ShouldContain("b-1");
+        list.ShouldContain("full");
+        list.ShouldNotContain("sizeBytes", customMessage: "by default only the main columns");
+        var (wideExit, wide) = await RunAsync(stub, "backup", "list", "--wide", "--url", "http://stub/");
+        wideExit.ShouldBe(0, wide);
+        wide.ShouldContain("sizeBytes");
+        wide.ShouldContain("2,048");
     }
 
     private static HttpResponseMessage Answer(HttpStatusCode status, string json, string? location = null)
