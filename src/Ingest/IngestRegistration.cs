@@ -1,5 +1,6 @@
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Http;
+using MaestroSla.Ingest.Idempotency;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Ingest.Storage;
 using Microsoft.Extensions.Configuration;
@@ -38,6 +39,11 @@ public static class IngestRegistration
         services.AddOptions<HttpIngestOptions>().Bind(builder.Configuration.GetSection(HttpIngestOptions.Section))
             .Validate(o => o.MaxPendingMessages > 0 && o.MaxMessagesPerWrite > 0 && o.Writers is > 0 and <= 64, "Ingest:Http limits must be positive (Writers at most 64)")
             .ValidateOnStart();
+        services.AddOptions<IdempotencyOptions>().Bind(builder.Configuration.GetSection(IdempotencyOptions.Section))
+            .Validate(o => o.KeyLifetime > TimeSpan.Zero, "Ingest:Idempotency:KeyLifetime must be positive")
+            .ValidateOnStart();
+        services.AddSingleton<IdempotentIngest>();
+        services.AddHostedService<IdempotencyKeyExpiry>();
         services.AddSingleton<HttpGroupCommit>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpGroupCommit>());
         // A decoder caches service names and is single-threaded: the consumer gets its own, HTTP requests make theirs.
