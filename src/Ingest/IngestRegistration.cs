@@ -2,6 +2,7 @@ using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Http;
 using MaestroSla.Ingest.Idempotency;
 using MaestroSla.Ingest.Kafka;
+using MaestroSla.Ingest.Otlp;
 using MaestroSla.Ingest.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,6 +45,10 @@ public static class IngestRegistration
             .ValidateOnStart();
         services.AddSingleton<IdempotentIngest>();
         services.AddHostedService<IdempotencyKeyExpiry>();
+        services.AddOptions<OtlpOptions>().Bind(builder.Configuration.GetSection(OtlpOptions.Section))
+            .Validate(o => o.MaxDecodedBodyBytes > 0 && o.MaxSpansPerRequest > 0, "Ingest:Otlp limits must be positive")
+            .ValidateOnStart();
+        services.AddTransient<OtlpSpanDecoder>();
         services.AddSingleton<HttpGroupCommit>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpGroupCommit>());
         // A decoder caches service names and is single-threaded: the consumer gets its own, HTTP requests make theirs.
