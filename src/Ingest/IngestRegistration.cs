@@ -1,6 +1,8 @@
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Http;
+using MaestroSla.Ingest.Idempotency;
 using MaestroSla.Ingest.Kafka;
+using MaestroSla.Ingest.Otlp;
 using MaestroSla.Ingest.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,6 +40,15 @@ public static class IngestRegistration
         services.AddOptions<HttpIngestOptions>().Bind(builder.Configuration.GetSection(HttpIngestOptions.Section))
             .Validate(o => o.MaxPendingMessages > 0 && o.MaxMessagesPerWrite > 0 && o.Writers is > 0 and <= 64, "Ingest:Http limits must be positive (Writers at most 64)")
             .ValidateOnStart();
+        services.AddOptions<IdempotencyOptions>().Bind(builder.Configuration.GetSection(IdempotencyOptions.Section))
+            .Validate(o => o.KeyLifetime > TimeSpan.Zero, "Ingest:Idempotency:KeyLifetime must be positive")
+            .ValidateOnStart();
+        services.AddSingleton<IdempotentIngest>();
+        services.AddHostedService<IdempotencyKeyExpiry>();
+        services.AddOptions<OtlpOptions>().Bind(builder.Configuration.GetSection(OtlpOptions.Section))
+            .Validate(o => o.MaxDecodedBodyBytes > 0 && o.MaxSpansPerRequest > 0, "Ingest:Otlp limits must be positive")
+            .ValidateOnStart();
+        services.AddTransient<OtlpSpanDecoder>();
         services.AddSingleton<HttpGroupCommit>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpGroupCommit>());
         // A decoder caches service names and is single-threaded: the consumer gets its own, HTTP requests make theirs.

@@ -105,6 +105,7 @@ public static class OperationsRegistration
             .WithMetrics(metrics => metrics
                 .AddMeter(MaestroMetrics.MeterName)
                 .AddMeter(SeriesCatalog.MeterName)
+                .AddMeter(MaestroSla.Ingest.Otlp.OtlpSpanDecoder.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());

@@ -15,6 +15,10 @@ public static class ApiAccess
     public static string? PolicyFor(string method, string route)
     {
         route = "/" + route.Trim('/');
+        if (IsIngest(route) && HttpMethods.IsPost(method))
+        {
+            return ApiRoles.Ingest;
+        }
         if (!route.StartsWith("/api/", StringComparison.OrdinalIgnoreCase))
         {
             return null;
@@ -25,12 +29,12 @@ public static class ApiAccess
         {
             return ApiRoles.Admin;
         }
-        if (route.Equals("/api/ingest", StringComparison.OrdinalIgnoreCase) && HttpMethods.IsPost(method))
-        {
-            return ApiRoles.Ingest;
-        }
         return HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? ApiRoles.Read : ApiRoles.Admin;
     }
+
+    /// <summary>The ingest endpoints: ours, and OTLP/HTTP at the path OpenTelemetry exporters post to.</summary>
+    private static bool IsIngest(string route) =>
+        route.Equals("/api/ingest", StringComparison.OrdinalIgnoreCase) || route.Equals("/v1/traces", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Applied to every Wolverine endpoint (WolverineHttpOptions.ConfigureEndpoints).</summary>
     public static void Apply(HttpChain chain)
@@ -40,7 +44,7 @@ public static class ApiAccess
         {
             return;
         }
-        if (route.Trim('/').Equals("api/ingest", StringComparison.OrdinalIgnoreCase))
+        if (IsIngest("/" + route.Trim('/')))
         {
             chain.Metadata.WithMetadata(new LargeRequestBody());
         }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using MaestroSla.Ingest.Batching;
+using MaestroSla.Ingest.Idempotency;
 using MaestroSla.Ingest.Storage;
 using Marten;
 using Microsoft.Extensions.Hosting;
@@ -36,6 +37,9 @@ public enum HttpIngestOutcome
     Overloaded,
     TimedOut,
     StoreUnavailable,
+
+    /// <summary>Not stored: its Idempotency-Key was stored with another request (a retry of it, or a reuse).</summary>
+    KeyAlreadyStored,
 }
 
 /// <summary>
@@ -46,7 +50,8 @@ public enum HttpIngestOutcome
 /// of its batch is stored: a client can always retry without creating duplicates.
 /// </summary>
 public sealed class HttpGroupCommit(
-    IngestBatchWriter writer, IDocumentStore store, IOptions<HttpIngestOptions> options, ILogger<HttpGroupCommit> logger) : BackgroundService
+    IngestBatchWriter writer, IDocumentStore store, IOptions<HttpIngestOptions> options, IOptions<IdempotencyOptions> idempotency,
+    ILogger<HttpGroupCommit> logger) : BackgroundService
 {
     private readonly HttpIngestOptions _options = options.Value;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
@@ -54,7 +59,10 @@ public sealed class HttpGroupCommit(
 
     public HttpIngestOptions Options => _options;
 
-    public async Task<HttpIngestOutcome> StoreAsync(IngestBatch batch, CancellationToken ct)
+    public Task<HttpIngestOutcome> StoreAsync(IngestBatch batch, CancellationToken ct) => StoreAsync(batch, key: null, ct);
+
+    /// <param name="key">Recorded in the transaction that stores the batch; with it, the batch is stored only if the key was not.</param>
+    public async Task<HttpIngestOutcome> StoreAsync(IngestBatch batch, IdempotencyRecord? key, CancellationToken ct)
     {
         var messages = batch.MessageCount;
         var queued = Interlocked.Add(ref _pendingMessages, messages);
@@ -65,7 +73,7 @@ public sealed class HttpGroupCommit(
             Interlocked.Add(ref _pendingMessages, -messages);
             return HttpIngestOutcome.Overloaded;
         }
-        var pending = new Pending(batch);
+        var pending = new Pending(batch, key);
         if (!_queue.Writer.TryWrite(pending))
         {
             Interlocked.Add(ref _pendingMessages, -messages);
@@ -114,6 +122,9 @@ public sealed class HttpGroupCommit(
     private async Task WriteLoopAsync(CancellationToken stoppingToken)
     {
         var group = new List<Pending>();
+        var sameKeyAsAnother = new List<Pending>();
+        var keys = new List<IdempotencyRecord>();
+        var keyed = new HashSet<(string, string)>();
         var combined = new IngestBatch();
         try
         {
@@ -126,8 +137,14 @@ public sealed class HttpGroupCommit(
                     {
                         continue;
                     }
-                    group.Add(pending);
                     messages += pending.Batch.MessageCount;
+                    if (pending.Key is { } key && !keyed.Add((key.Scope, key.Key)))
+                    {
+                        // A retry sent while the first send still waits: it learns the first one's outcome.
+                        sameKeyAsAnother.Add(pending);
+                        continue;
+                    }
+                    group.Add(pending);
                 }
                 if (group.Count == 0)
                 {
@@ -135,33 +152,71 @@ public sealed class HttpGroupCommit(
                 }
 
                 var outcome = HttpIngestOutcome.Stored;
-                try
+                while (group.Count > 0)
                 {
-                    var batch = group[0].Batch;
-                    if (group.Count > 1)
+                    try
                     {
-                        combined.Clear();
+                        var batch = group[0].Batch;
+                        if (group.Count > 1)
+                        {
+                            combined.Clear();
+                            foreach (var pending in group)
+                            {
+                                combined.MergeFrom(pending.Batch);
+                            }
+                            batch = combined;
+                        }
+                        keys.Clear();
                         foreach (var pending in group)
                         {
-                            combined.MergeFrom(pending.Batch);
+                            if (pending.Key is not null)
+                            {
+                                keys.Add(pending.Key);
+                            }
                         }
-                        batch = combined;
+                        // Not cancelled by shutdown: a write that started is finished, so every waiting request learns
+                        // the truth.
+                        await writer.WriteAsync(batch, keys, idempotency.Value.KeyLifetime, CancellationToken.None);
+                        outcome = HttpIngestOutcome.Stored;
+                        break;
                     }
-                    // Not cancelled by shutdown: a write that started is finished, so every waiting request learns
-                    // the truth.
-                    await writer.WriteAsync(batch, CancellationToken.None);
-                }
-                catch (Exception ex)
-                {
-                    logger.LogWarning(ex, "HTTP ingest of {Requests} batches ({Messages} messages) not stored; answered as retryable", group.Count, messages);
-                    outcome = HttpIngestOutcome.StoreUnavailable;
+                    catch (IdempotencyKeysTakenException taken)
+                    {
+                        // Those requests were stored before (or are a reuse of a key): they leave the group, and the
+                        // others are written again without them.
+                        var takenKeys = taken.Taken.ToHashSet();
+                        for (var i = group.Count - 1; i >= 0; i--)
+                        {
+                            if (group[i].Key is { } key && takenKeys.Contains((key.Scope, key.Key)))
+                            {
+                                group[i].Outcome.TrySetResult(HttpIngestOutcome.KeyAlreadyStored);
+                                group.RemoveAt(i);
+                            }
+                        }
+                        outcome = HttpIngestOutcome.KeyAlreadyStored;
+                    }
+                    catch (Exception ex)
+                    {
+                        logger.LogWarning(ex, "HTTP ingest of {Requests} batches ({Messages} messages) not stored; answered as retryable", group.Count, messages);
+                        outcome = HttpIngestOutcome.StoreUnavailable;
+                        break;
+                    }
                 }
                 Interlocked.Add(ref _pendingMessages, -messages);
                 foreach (var pending in group)
                 {
                     pending.Outcome.TrySetResult(outcome);
                 }
+                foreach (var pending in sameKeyAsAnother)
+                {
+                    // Their key is stored exactly when the first send's group was (or was already before).
+                    pending.Outcome.TrySetResult(outcome is HttpIngestOutcome.Stored or HttpIngestOutcome.KeyAlreadyStored
+                        ? HttpIngestOutcome.KeyAlreadyStored
+                        : outcome);
+                }
                 group.Clear();
+                sameKeyAsAnother.Clear();
+                keyed.Clear();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -178,12 +233,14 @@ public sealed class HttpGroupCommit(
         }
     }
 
-    private sealed class Pending(IngestBatch batch)
+    private sealed class Pending(IngestBatch batch, IdempotencyRecord? key)
     {
         private const int Waiting = 0, Taken = 1, Abandoned = 2;
         private int _state;
 
         public IngestBatch Batch { get; } = batch;
+
+        public IdempotencyRecord? Key { get; } = key;
 
         public TaskCompletionSource<HttpIngestOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Batching;
+using MaestroSla.Ingest.Idempotency;
 using MaestroSla.Ingest.Storage;
 using Marten;
 using Microsoft.AspNetCore.Http;
@@ -31,14 +32,39 @@ public static class TelemetryHttpEndpoints
     /// store fails, the answer is 503 with Retry-After and nothing of the batch is stored, so the client retries it
     /// as it is.
     /// </remarks>
+    /// <remarks>
+    /// With an Idempotency-Key header, a batch is stored at most once per key (see <see cref="IdempotentIngest"/>).
+    /// </remarks>
     [WolverinePost("/api/ingest")]
     public static async Task<IResult> Ingest(
-        HttpRequest request, HttpResponse response, TelemetryDecoder decoder, SeriesCatalog catalog, HttpGroupCommit queue, CancellationToken ct)
+        HttpRequest request, HttpResponse response, TelemetryDecoder decoder, SeriesCatalog catalog, HttpGroupCommit queue,
+        IdempotentIngest idempotency, CancellationToken ct)
     {
+        var key = IdempotencyKeys.Read(request, out var keyProblem);
+        if (keyProblem is not null)
+        {
+            return IdempotentIngest.BadKey(keyProblem);
+        }
+        IdempotentSend? send = null;
         JsonDocument document;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, default, ct);
+            if (key is null)
+            {
+                document = await JsonDocument.ParseAsync(request.Body, default, ct);
+            }
+            else
+            {
+                // The whole body is needed for its hash before anything is decided.
+                using var body = new MemoryStream();
+                await request.Body.CopyToAsync(body, ct);
+                send = IdempotentIngest.SendOf(request, key, body.GetBuffer().AsSpan(0, (int)body.Length));
+                if (await idempotency.AnswerIfStoredAsync(send, ct) is { } stored)
+                {
+                    return stored;
+                }
+                document = JsonDocument.Parse(body.GetBuffer().AsMemory(0, (int)body.Length));
+            }
         }
         catch (JsonException ex)
         {
@@ -82,19 +108,47 @@ public static class TelemetryHttpEndpoints
                 return Results.ValidationProblem(rejected, title: $"{rejected.Count} of {index} messages were rejected; nothing was stored");
             }
 
+            var accepted = new IngestAccepted(batch.MessageCount, batch.RequestCount);
+            if (send is null)
+            {
+                if (!batch.IsEmpty)
+                {
+                    var outcome = await queue.StoreAsync(batch, ct);
+                    if (outcome != HttpIngestOutcome.Stored)
+                    {
+                        return Retryable(response, queue.Options.RetryAfter, outcome);
+                    }
+                }
+                return Results.Ok(accepted);
+            }
+
+            var answer = JsonSerializer.SerializeToUtf8Bytes(accepted, JsonSerializerOptions.Web);
             if (!batch.IsEmpty)
             {
-                var outcome = await queue.StoreAsync(batch, ct);
+                var outcome = await queue.StoreAsync(batch, send.Answered(StatusCodes.Status200OK, "application/json", answer), ct);
+                if (outcome == HttpIngestOutcome.KeyAlreadyStored)
+                {
+                    return await KeyAlreadyStoredAsync(idempotency, send, ct);
+                }
                 if (outcome != HttpIngestOutcome.Stored)
                 {
                     return Retryable(response, queue.Options.RetryAfter, outcome);
                 }
             }
-            return Results.Ok(new IngestAccepted(batch.MessageCount, batch.RequestCount));
+            return Results.Bytes(answer, "application/json");
         }
     }
 
-    private static IResult Retryable(HttpResponse response, TimeSpan retryAfter, HttpIngestOutcome outcome)
+    /// <summary>A concurrent send of the same key was stored first: its answer, or 422 if it held other data.</summary>
+    internal static async Task<IResult> KeyAlreadyStoredAsync(IdempotentIngest idempotency, IdempotentSend send, CancellationToken ct) =>
+        await idempotency.AnswerIfStoredAsync(send, ct)
+        // Stored and expired in the instant between: the client's retry is stored afresh.
+        ?? Results.Problem(
+            title: "Not stored; retry later",
+            detail: $"header '{IdempotencyKeys.HeaderName}': the key was being stored by another request; send the batch again.",
+            statusCode: StatusCodes.Status409Conflict);
+
+    internal static IResult Retryable(HttpResponse response, TimeSpan retryAfter, HttpIngestOutcome outcome)
     {
         response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var detail = outcome switch

@@ -1,6 +1,7 @@
 using System.Globalization;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Ingest.Batching;
+using MaestroSla.Ingest.Idempotency;
 using Marten;
 using Marten.Services;
 using Npgsql;
@@ -58,9 +59,17 @@ public sealed class IngestBatchWriter
     public Task WriteAsync(IngestBatch batch, CancellationToken ct) =>
         WriteAsync(batch, group: null, topic: null, [], [], ct);
 
+    /// <summary>
+    /// An HTTP batch with the Idempotency-Keys of the requests it holds (distinct), recorded in its transaction; throws
+    /// <see cref="IdempotencyKeysTakenException"/>, storing nothing, when another transaction stored one of them first.
+    /// </summary>
+    public Task WriteAsync(IngestBatch batch, IReadOnlyList<IdempotencyRecord> keys, TimeSpan keyLifetime, CancellationToken ct) =>
+        WriteAsync(batch, group: null, topic: null, [], [], ct, keys, keyLifetime);
+
     public async Task WriteAsync(
         IngestBatch batch, string? group, string? topic, IReadOnlyList<PartitionAdvance> advances,
-        IReadOnlyList<IngestGapDetected> gaps, CancellationToken ct)
+        IReadOnlyList<IngestGapDetected> gaps, CancellationToken ct,
+        IReadOnlyList<IdempotencyRecord>? keys = null, TimeSpan keyLifetime = default)
     {
         // Everything CPU-bound happens before the transaction opens: an open transaction never waits on us.
         var eventsByService = batch.ToEventsByService();
@@ -86,6 +95,24 @@ public sealed class IngestBatchWriter
                 {
                     throw new PartitionFencedException(topic!, advances[i].Partition);
                 }
+            }
+        }
+
+        if (keys is { Count: > 0 })
+        {
+            // Before any other work: a key taken by a concurrent transaction is found (after waiting for it) here.
+            var stored = await IdempotencyKeys.InsertAsync(connection, transaction, _schema, keys, keyLifetime, ct);
+            if (stored.Count != keys.Count)
+            {
+                var taken = new List<(string, string)>();
+                foreach (var key in keys)
+                {
+                    if (!stored.Contains((key.Scope, key.Key)))
+                    {
+                        taken.Add((key.Scope, key.Key));
+                    }
+                }
+                throw new IdempotencyKeysTakenException(taken);
             }
         }
 
