@@ -60,19 +60,24 @@ public static class StatusEndpoint
         Period(tz, month, time).Problem ?? WolverineContinue.NoProblems;
 
     [WolverineGet("/api/status")]
-    public static async Task<IResult> Get(string? tz, string? month, ClaimsPrincipal user, IQuerySession session, ReportCache cache, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> Get(
+        string? tz, string? month, ClaimsPrincipal user, IQuerySession session, ReportCache cache, TimeProvider time, HttpResponse response, CancellationToken ct)
     {
         var period = Period(tz, month, time).Period!;
         var statuses = new List<ServiceStatus>();
         var positions = await cache.ReadPositionsAsync(ct);
-        foreach (var service in await KnownServices.ListAsync(session, ct))
+        var readable = (await KnownServices.ListAsync(session, ct)).Where(s => ApiAccess.MayRead(user, s)).ToArray();
+        foreach (var service in readable)
         {
-            if (!ApiAccess.MayRead(user, service))
-            {
-                continue;
-            }
             var report = await cache.GetAsync(new ReportRequest(service, null, period, null), positions, ct);
             statuses.Add(new ServiceStatus(service, report.OverallMet, report.Status, report.Metrics, report.ErrorBudget.RemainingPercent));
+        }
+        // The current month without any data is no news: point at the latest month that has some (as the dashboard
+        // and the CLI open on it), without changing the body clients parse.
+        if (string.IsNullOrEmpty(month) && statuses.Count > 0 && statuses.All(s => s.Status == SlaStatus.NoData)
+            && await StatusMonthsEndpoint.LatestMonthWithDataAsync(session, readable, TimeZoneInfo.FindSystemTimeZoneById(period.TimeZone), ct) is { } latest)
+        {
+            response.Headers.Link = $"</api/status?month={latest}&tz={Uri.EscapeDataString(period.TimeZone)}>; rel=\"alternate\"; title=\"latest month with data\"";
         }
         return Results.Ok(statuses);
     }
@@ -99,16 +104,19 @@ public static class StatusMonthsEndpoint
         var period = ReportQuery.Period(null, null, null, tz, time).Period!;
         var zone = TimeZoneInfo.FindSystemTimeZoneById(period.TimeZone);
         var readable = (await KnownServices.ListAsync(session, ct)).Where(s => ApiAccess.MayRead(user, s)).ToArray();
-        var latestHour = readable.Length == 0
+        return Results.Ok(new StatusMonths(period.TimeZone, MonthOf(period.From, zone), await LatestMonthWithDataAsync(session, readable, zone, ct)));
+    }
+
+    /// <summary>The latest month (yyyy-MM in <paramref name="zone"/>) in which any of the services recorded requests; null: none.</summary>
+    public static async Task<string?> LatestMonthWithDataAsync(IQuerySession session, string[] services, TimeZoneInfo zone, CancellationToken ct)
+    {
+        var latestHour = services.Length == 0
             ? null
             : await session.Query<LatencyRollup>()
-                .Where(r => r.Grain == RollupGrain.Hour && r.Endpoint == LatencyRollup.AllEndpoints && r.Service.IsOneOf(readable))
+                .Where(r => r.Grain == RollupGrain.Hour && r.Endpoint == LatencyRollup.AllEndpoints && r.Service.IsOneOf(services))
                 .OrderByDescending(r => r.Start)
                 .FirstOrDefaultAsync(ct);
-        return Results.Ok(new StatusMonths(
-            period.TimeZone,
-            MonthOf(period.From, zone),
-            latestHour is null ? null : MonthOf(latestHour.Start.AddHours(1).AddTicks(-1), zone)));
+        return latestHour is null ? null : MonthOf(latestHour.Start.AddHours(1).AddTicks(-1), zone);
     }
 
     private static string MonthOf(DateTimeOffset instant, TimeZoneInfo zone) =>

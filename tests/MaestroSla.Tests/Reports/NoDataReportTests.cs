@@ -66,6 +66,15 @@ public sealed class NoDataReportTests(ServicesFixture services)
         csv.Length.ShouldBe(6);
         csv.Skip(1).ShouldAllBe(line => line.Contains(",,no data,", StringComparison.Ordinal));
 
+        // Nothing in the current month: the answer links the latest month with data.
+        using (var current = await app.Client.GetAsync("/api/status"))
+        {
+            current.Headers.GetValues("Link").Single().ShouldStartWith($"</api/status?month={data.Month}&tz=UTC>; rel=\"alternate\"");
+        }
+        using (var asked = await app.Client.GetAsync($"/api/status?month={month}"))
+        {
+            asked.Headers.Contains("Link").ShouldBeFalse("a month asked for by name is answered as asked");
+        }
         var status = JsonSerializer.Deserialize<JsonElement>(await GetOkAsync(app, "/api/status"));
         var checkout = status.EnumerateArray().Single(s => s.GetProperty("service").GetString() == "checkout");
         checkout.GetProperty("status").GetString().ShouldBe(SlaStatus.NoData);
