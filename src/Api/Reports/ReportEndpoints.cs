@@ -66,7 +66,7 @@ public static class StatusEndpoint
         var period = Period(tz, month, time).Period!;
         var statuses = new List<ServiceStatus>();
         var positions = await cache.ReadPositionsAsync(ct);
-        var readable = (await KnownServices.ListAsync(session, ct)).Where(s => ApiAccess.MayRead(user, s)).ToArray();
+        var readable = await ReportQuery.ReadableServicesAsync(session, user, ct);
         foreach (var service in readable)
         {
             var report = await cache.GetAsync(new ReportRequest(service, null, period, null), positions, ct);
@@ -103,7 +103,7 @@ public static class StatusMonthsEndpoint
     {
         var period = ReportQuery.Period(null, null, null, tz, time).Period!;
         var zone = TimeZoneInfo.FindSystemTimeZoneById(period.TimeZone);
-        var readable = (await KnownServices.ListAsync(session, ct)).Where(s => ApiAccess.MayRead(user, s)).ToArray();
+        var readable = await ReportQuery.ReadableServicesAsync(session, user, ct);
         return Results.Ok(new StatusMonths(period.TimeZone, MonthOf(period.From, zone), await LatestMonthWithDataAsync(session, readable, zone, ct)));
     }
 

@@ -59,9 +59,7 @@ public static class ReportExportEndpoints
     {
         service = string.IsNullOrEmpty(service) ? null : service;
         var positions = await cache.ReadPositionsAsync(ct);
-        var services = service is null
-            ? (await KnownServices.ListAsync(session, ct)).Where(s => ApiAccess.MayRead(user, s)).ToList()
-            : [service];
+        string[] services = service is null ? await ReportQuery.ReadableServicesAsync(session, user, ct) : [service];
         var reports = new List<SlaReport>();
         foreach (var name in services)
         {

@@ -3,6 +3,7 @@ using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Contracts.Reports;
 using MaestroSla.Sla.Reports;
+using MaestroSla.Sla.Services;
 using MaestroSla.Sla.Targets;
 using Marten;
 using Microsoft.AspNetCore.Mvc;
@@ -16,6 +17,10 @@ namespace MaestroSla.Api.Reports;
 /// </summary>
 public static class ReportQuery
 {
+    /// <summary>Every known service the caller may read.</summary>
+    public static async Task<string[]> ReadableServicesAsync(IQuerySession session, ClaimsPrincipal user, CancellationToken ct) =>
+        (await KnownServices.ListAsync(session, ct)).Where(s => ApiAccess.MayRead(user, s)).ToArray();
+
     public static ProblemDetails BadRequest(string title, string? detail = null) =>
         new() { Title = title, Detail = detail, Status = StatusCodes.Status400BadRequest };
 
