@@ -85,7 +85,7 @@ internal sealed record BenchOptions
           --month-services N        services in that month (default 20; --endpoints applies)
           --no-backup-crypto        skip the second backup/validate/restore of the month, sealed and signed (its cost vs plaintext)
           --report-queries N        SLA reports timed on it, after 500 not timed (default 1000)
-          --rollup-shards N         Projections:RollupShards of the month's store and its restore (default 2)
+          --rollup-shards N         Projections:RollupShards of the month's store, its restore and the live services (default 2)
           --compare-rollup-shards 1,4,8   first rebuild the month's projections once with each shard count (timed; 0 skips)
           --flush-interval-ms N     KafkaIngestOptions.FlushInterval (default 500)
           --max-batch N             KafkaIngestOptions.MaxBatchMessages (default 100000)
@@ -109,7 +109,7 @@ internal sealed record BenchOptions
           --live-seconds X          duration of each step (default 120; at least 75: a minute is stored 70 s after it starts)
           --live-max-lag X          projection and consumer lag a sustained step stays within, seconds (default 10)
           --live-reports N          SLA reports over the current day timed in each step (default 200)
-          --live-projection-nodes LIST   1 and/or 2 service processes running projections (default 1,2; 2 needs rollup shards)
+          --live-projection-nodes LIST   1 and/or 2 service processes running projections (default 1,2; each node takes a share of the rollup shards)
         ingest instances in one consumer group (one SIGKILLed mid-run):
           --instances LIST          process counts (default 2,3)
           --instances-rate X        requests/s (default 10000; the mock keeps ~5 MiB per partition, which a takeover re-reads)

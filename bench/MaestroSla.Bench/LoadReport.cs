@@ -9,7 +9,7 @@ internal static class LoadReport
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    public static string RenderLive(BenchOptions options, IReadOnlyList<LiveOutcome> outcomes, string? notMeasured)
+    public static string RenderLive(BenchOptions options, IReadOnlyList<LiveOutcome> outcomes)
     {
         var text = new StringBuilder();
         void Line(FormattableString line) => text.AppendLine(line.ToString(Invariant));
@@ -38,11 +38,6 @@ internal static class LoadReport
             }
         }
         text.AppendLine();
-        if (notMeasured is not null)
-        {
-            Line($"Two projection nodes: {notMeasured}");
-            text.AppendLine();
-        }
         return text.ToString();
     }
 

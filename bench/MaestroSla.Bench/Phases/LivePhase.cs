@@ -95,7 +95,7 @@ internal static class LivePhase
             await WaitForPartitionsAsync(service, options.Partitions, ct);
             Console.WriteLine($"  {series:N0} series ({services} services × {endpoints} endpoints), service pid {service.ProcessId}{(others.Count > 0 ? " + projection node(s) " + string.Join(", ", others.Select(o => o.ProcessId)) : "")}, consumer holds all {options.Partitions} partitions after {clock.Elapsed.TotalSeconds:0.0} s");
 
-            await using var store = new DocumentStore(MaestroStore.Configure(new StoreOptions(), connectionString));
+            await using var store = new DocumentStore(MaestroStore.Configure(new StoreOptions(), connectionString, options.RollupShards));
             var steps = new List<LiveStep>();
             long produced = 0, errors = 0;
             double averageBytes = 0;
@@ -162,6 +162,7 @@ internal static class LivePhase
             ["Kafka:FlushInterval"] = TimeSpan.FromMilliseconds(options.FlushIntervalMs).ToString("c"),
             ["Kafka:MaxBatchMessages"] = options.MaxBatchMessages.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Projections:Daemon"] = "HotCold",
+            ["Projections:RollupShards"] = options.RollupShards.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // The benchmark posts as fast as it can from one address; the report cache would hide the builder's cost.
             ["Security:RateLimit:Enabled"] = "false",
             ["Caching:WarmOnStart"] = "false",

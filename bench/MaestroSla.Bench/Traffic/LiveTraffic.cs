@@ -79,9 +79,12 @@ internal sealed class LiveTraffic
 
     public double AverageBytes { get; }
 
-    /// <summary>S series as S/100 services × 100 endpoints (at least one service; fewer than 100 series: one service).</summary>
+    /// <summary>S series as S/100 services × 100 endpoints; up to 100 series, S services of one endpoint.</summary>
     public static (int Services, int Endpoints) Split(int series) =>
-        series <= 100 ? (1, series) : ((series + 99) / 100, 100);
+        // Messages are keyed by service: a single service would put the whole rate into one partition, whose log the
+        // mock broker keeps only briefly (at 200,000/s it deleted offsets before they were read). Up to 100 series,
+        // one endpoint per service spreads them.
+        series <= 100 ? (series, 1) : ((series + 99) / 100, 100);
 
     /// <summary>The Kafka key of message <paramref name="index"/>'s series: its service, so a series stays in one partition.</summary>
     public byte[] Key(long index) => _keys[(int)(index % Series)];

@@ -30,6 +30,13 @@ public sealed class OperationsOptions
     /// <summary>The "projections" component is Degraded when an async projection is this many events behind Marten's high-water mark.</summary>
     public int MaxProjectionLag { get; set; } = 10_000;
 
+    /// <summary>
+    /// A projection shard whose progress has not moved for this long while events wait for it counts as halted, on
+    /// every replica: the progression row's status alone is not enough, since a shard that fails on the same event
+    /// again and again reads Running between its pauses.
+    /// </summary>
+    public TimeSpan ProjectionStalledAfter { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long PostgreSQL or one Kafka request may take to answer a probe before it counts as unreachable.</summary>
     public TimeSpan DependencyTimeout { get; set; } = TimeSpan.FromSeconds(2);
 

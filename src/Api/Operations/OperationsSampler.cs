@@ -41,6 +41,9 @@ public sealed class OperationsSampler(
     private volatile ProjectionSample? _projectionSample;
     private volatile RecordsSample? _recordsSample;
 
+    // Per shard, the sequence of the last sample and since when it has not moved (only the sampling loop touches it).
+    private readonly Dictionary<string, (long Sequence, DateTimeOffset Since)> _unmovedSince = new(StringComparer.Ordinal);
+
     /// <summary>When this process began to sample: "no backup yet" counts from here.</summary>
     public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
 
@@ -168,6 +171,46 @@ public sealed class OperationsSampler(
     }
 
     /// <summary>The recorded pause reason is the whole exception text, stack trace included: its first line says what failed.</summary>
+    /// <summary>
+    /// Why a shard counts as halted, or null. The daemon writes each status change on the progression row (extended
+    /// progression tracking, MaestroStore), so a replica that runs no daemon sees a shard paused or stopped by an error
+    /// in the worker. A shard failing on the same event again and again reads Running between its pauses, though (and
+    /// may have no row at all): what every replica can rely on is that its sequence stays put while events wait.
+    /// </summary>
+    private string? Halted(string shard, ShardState? row, long highWater, DateTimeOffset at)
+    {
+        // A stop without a failure is a shutdown or a hand-over, not a halt.
+        if (row is not null && (row.AgentStatus == "Paused" || (row.AgentStatus == "Stopped" && row.Failure is not null)))
+        {
+            return $"{row.AgentStatus}: {FirstLine(row.Failure?.Message ?? row.PauseReason)}";
+        }
+        var sequence = row?.Sequence ?? 0;
+        if (Stalled(shard, sequence, highWater, at) is not { } stalledFor)
+        {
+            return null;
+        }
+        var lastFailure = row?.Failure?.Message ?? row?.PauseReason;
+        return $"stalled at sequence {sequence} for {stalledFor.TotalSeconds:0} s, {highWater - sequence} event(s) behind"
+            + (string.IsNullOrWhiteSpace(lastFailure) ? "" : $"; last failure: {FirstLine(lastFailure)}");
+    }
+
+    /// <summary>How long the shard has stood at <paramref name="sequence"/> with events waiting, once that reaches Operations:ProjectionStalledAfter.</summary>
+    private TimeSpan? Stalled(string shard, long sequence, long highWater, DateTimeOffset at)
+    {
+        if (sequence >= highWater)
+        {
+            _unmovedSince.Remove(shard);
+            return null;
+        }
+        if (!_unmovedSince.TryGetValue(shard, out var seen) || seen.Sequence != sequence)
+        {
+            _unmovedSince[shard] = (sequence, at);
+            return null;
+        }
+        var stalledFor = at - seen.Since;
+        return stalledFor >= _options.ProjectionStalledAfter ? stalledFor : null;
+    }
+
     private static string FirstLine(string? reason)
     {
         if (string.IsNullOrWhiteSpace(reason))
@@ -207,6 +250,7 @@ public sealed class OperationsSampler(
             }
 
             // Every async projection, also one the daemon has not started yet (it has no progress row).
+            var halted = new Dictionary<string, string>();
             foreach (var projection in store.Options.Events.Projections())
             {
                 if (projection.Lifecycle != ProjectionLifecycle.Async)
@@ -217,21 +261,14 @@ public sealed class OperationsSampler(
                 var sequence = long.MaxValue;
                 foreach (var shard in projection.ShardNames())
                 {
-                    sequence = Math.Min(sequence, progress.FirstOrDefault(s => s.ShardName == shard.Identity)?.Sequence ?? 0);
+                    var row = progress.FirstOrDefault(s => s.ShardName == shard.Identity);
+                    sequence = Math.Min(sequence, row?.Sequence ?? 0);
+                    if (Halted(shard.Identity, row, highWater, at) is { } reason)
+                    {
+                        halted[shard.Identity] = reason;
+                    }
                 }
                 behind[projection.Name] = sequence == long.MaxValue ? highWater : Math.Max(0, highWater - sequence);
-            }
-
-            // Written by the daemon on each status change (extended progression tracking, MaestroStore), so a
-            // replica that runs no daemon still sees a projection that stopped in the worker.
-            var halted = new Dictionary<string, string>();
-            foreach (var state in progress)
-            {
-                // A stop without a failure is a shutdown or a hand-over, not a halt.
-                if (state.ShardName != HighWaterMark && (state.AgentStatus == "Paused" || (state.AgentStatus == "Stopped" && state.Failure is not null)))
-                {
-                    halted[state.ShardName] = $"{state.AgentStatus}: {FirstLine(state.Failure?.Message ?? state.PauseReason)}";
-                }
             }
             return new ProjectionSample(at, behind, null, halted);
         }

@@ -61,10 +61,21 @@ public sealed class ProjectionFailureTests(ServicesFixture services, ITestOutput
         PrometheusText.Sum(scrape, "maestrosla_projection_halted", "shard=\"uptime_signals:All\"").ShouldBe(0, scrape);
 
         // A replica without the daemon (started only now: OpenTelemetry listens to every meter of its name in the
-        // process, so two hosts in one test process would mix their series). What it shows of the halted shard comes
-        // from the progression rows, whose status was seen reading Running between the shard's pauses in some runs:
-        // not asserted until that is dependable (known gap, issue #11's closing note).
-        await using var apiOnly = await RunningApp.StartAsync(database, new Dictionary<string, string?>(fast) { ["Projections:Daemon"] = "Disabled" });
+        // process, so two hosts in one test process would mix their series). The progression row's status reads
+        // Running between the shard's pauses, so what this replica relies on is the shard's sequence standing still
+        // while events wait for it (Operations:ProjectionStalledAfter, shortened here).
+        await using var apiOnly = await RunningApp.StartAsync(database, new Dictionary<string, string?>(fast)
+        {
+            ["Projections:Daemon"] = "Disabled",
+            ["Operations:ProjectionStalledAfter"] = "00:00:03",
+        });
+        var seen = await HealthReply.WaitAsync(apiOnly.Client, "/health", r => r.Components["projections"].Description?.Contains(shard, StringComparison.Ordinal) == true, Patience);
+        output.WriteLine(seen.Body);
+        seen.Components["projections"].Status.ShouldBe("Degraded", seen.Body);
+        seen.Components["projections"].Description!.ShouldContain(shard);
+        var replicaScrape = await ScrapeUntilAsync(apiOnly.Client, s => PrometheusText.Sum(s, "maestrosla_projection_halted", $"shard=\"{shard}\"") == 1);
+        PrometheusText.Sum(replicaScrape, "maestrosla_projection_halted", $"shard=\"{shard}\"").ShouldBe(1, replicaScrape);
+        PrometheusText.Sum(replicaScrape, "maestrosla_projection_halted", "shard=\"uptime_signals:All\"").ShouldBe(0, replicaScrape);
 
         // Serving goes on: readiness is about serving.
         foreach (var app in new[] { worker, apiOnly })
