@@ -43,6 +43,8 @@ fi
 # tests/browser: playwright-core for the browser test, and the uplot package whose dist files
 # src/Api/wwwroot/lib/uplot vendors (DashboardAssetTests checks they are the same bytes). Versions: its lockfile.
 npm ci --prefix tests/browser --no-audit --no-fund
+# tests/otel-js: the OpenTelemetry JS SDK and its OTLP/HTTP exporter, run by node in OpenTelemetryJsSdkTests. Versions: its lockfile.
+npm ci --prefix tests/otel-js --no-audit --no-fund
 # .ci/s3rver: s3rver, the S3-protocol server the backup tests start on loopback. Version: its lockfile.
 npm ci --prefix .ci/s3rver --no-audit --no-fund
 fi

@@ -31,6 +31,8 @@ public sealed class OpenTelemetryDotnetSdkTests(ServicesFixture services)
     [Fact]
     public async Task spans_of_an_app_instrumented_with_the_dotnet_sdk_give_its_exact_requests_errors_and_percentiles()
     {
+        var started = DateTimeOffset.UtcNow;
+        var from = new DateTimeOffset(started.UtcTicks - (started.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero).AddMinutes(-1);
         await using var http = await IngestHarness.CreateAsync(services, partitions: 1);
         await using var maestro = await SecuredApp.StartAsync(http.ConnectionString);
         var measured = new ConcurrentQueue<(string Endpoint, long Micros, bool Error)>();
@@ -107,6 +109,18 @@ public sealed class OpenTelemetryDotnetSdkTests(ServicesFixture services)
                 var actual = stored.GetValueAtPercentile(percentile);
                 ((double)Math.Abs(actual - expected)).ShouldBeLessThanOrEqualTo(Math.Max(1, expected / 1000.0), $"{group.Key} P{percentile}");
             }
+        }
+
+        // The same through the API: each endpoint's SLA report holds exactly what the SDK measured, the service's
+        // report everything stored.
+        var to = DateTimeOffset.UtcNow.AddMinutes(2);
+        var serviceReport = await ExactReport.GetAsync(maestro, "shop-dotnet", from, to);
+        serviceReport.Requests.Total.ShouldBe((await http.StoredRequestEventsAsync()).Sum(e => e.Minutes.Sum(m => m.Requests)));
+        serviceReport.Requests.Total.ShouldBeGreaterThanOrEqualTo(315);
+        foreach (var group in ofTheApp.GroupBy(m => m.Endpoint))
+        {
+            var report = await ExactReport.GetAsync(maestro, "shop-dotnet", from, to, group.Key);
+            ExactReport.ShouldMatch(report, group.Select(m => (m.Micros, m.Error)).ToList(), group.Key);
         }
     }
 
