@@ -66,6 +66,7 @@ public static class MaestroCli
         root.Options.Add(apiKey);
         root.Subcommands.Add(ReportCommands.Report(context));
         root.Subcommands.Add(ReportCommands.Status(context));
+        root.Subcommands.Add(StatementCommands.Statement(context));
         root.Subcommands.Add(TargetCommands.Targets(context));
         root.Subcommands.Add(OpenSloCommands.Export(context));
         root.Subcommands.Add(OpenSloCommands.Import(context));

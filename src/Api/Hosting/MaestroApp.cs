@@ -1,5 +1,6 @@
 using MaestroSla.Api.Alerts;
 using MaestroSla.Api.Backups;
+using MaestroSla.Api.CustomerContracts;
 using MaestroSla.Api.Dashboard;
 using MaestroSla.Api.OpenApi;
 using MaestroSla.Api.Operations;
@@ -59,6 +60,7 @@ public static class MaestroApp
             .Validate(o => o.HealthFailureThreshold >= 1, "Sla:HealthFailureThreshold must be at least 1")
             .ValidateOnStart();
         builder.AddSlaAlerts();
+        builder.AddMaestroContracts();
         if (builder.Configuration.GetValue("Demo:Enabled", false))
         {
             builder.Services.AddHostedService<DemoRunner>();

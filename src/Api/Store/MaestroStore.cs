@@ -6,6 +6,7 @@ using MaestroSla.Backup.Runs;
 using MaestroSla.Ingest;
 using MaestroSla.Projections;
 using MaestroSla.Projections.Latency;
+using MaestroSla.Sla.CustomerContracts;
 using MaestroSla.Sla.Targets;
 using Marten;
 using Npgsql;
@@ -54,6 +55,7 @@ public static class MaestroStore
         options.ConfigureIngest();
         options.ConfigureSlaProjections(rollupShards);
         options.ConfigureSlaTargets();
+        options.ConfigureCustomerContracts();
         options.ConfigureSlaAlerts();
         options.ConfigureBackups();
 

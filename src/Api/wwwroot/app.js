@@ -183,7 +183,7 @@ async function render() {
 async function renderServices(state) {
   const statuses = await api(`api/status?tz=${encodeURIComponent(state.tz)}&month=${encodeURIComponent(state.month)}`);
   const current = currentMonth(state.tz);
-  $('statusPeriod').textContent = state.month === current ? `this month (${current}, ${state.tz})` : `${state.month} (${state.tz})`;
+  $('statusPeriod').textContent = state.month === current ? `this month (${current}, ${state.tz}; partial: in progress)` : `${state.month} (${state.tz})`;
   const rows = statuses.map((status) => {
     const metric = (name) => status.metrics.find((m) => m.metric === name);
     const cell = (name) => {
@@ -236,7 +236,11 @@ function renderSummary(report) {
 }
 
 function renderReportTable(report, tz) {
-  $('reportPeriod').textContent = `${formatInstant(report.from, tz)} – ${formatInstant(report.to, tz)} (${tz})`;
+  // The month in progress counts only its elapsed part (periodStatus partial): say so beside the period.
+  const partial = report.periodStatus === 'partial' && report.scheduledTo
+    ? ` · partial: the period ends ${formatInstant(report.scheduledTo, tz)}` : '';
+  $('reportPeriod').textContent = `${formatInstant(report.from, tz)} – ${formatInstant(report.to, tz)} (${tz})${partial}`;
+  $('reportPeriod').dataset.periodStatus = report.periodStatus ?? 'final';
   const comparison = { '>=': '≥', '<': '<', '<=': '≤', '>': '>' };
   const rows = report.metrics.map((m) => {
     const actual = formatActual(m.actual, m.unit);

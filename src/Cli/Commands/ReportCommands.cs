@@ -89,10 +89,11 @@ internal static class ReportCommands
             }
             var statuses = JsonSerializer.Deserialize<List<ServiceStatus>>(body, ApiClient.Json)!;
             // Without --month the API answers the current month; say which, and where the data is when it has none.
-            var months = parse.GetValue(month) is null
-                ? await api.GetAsync<StatusMonths>("api/status/months" + (zone is null ? "" : "?tz=" + Uri.EscapeDataString(zone)), ct)
-                : null;
-            var table = StatusTable.Create(context.Console, $"SLA status, {parse.GetValue(month) ?? months!.Current} ({zone ?? "UTC"})", StatusColumns.Select(c => c.Name));
+            var months = await api.GetAsync<StatusMonths>("api/status/months" + (zone is null ? "" : "?tz=" + Uri.EscapeDataString(zone)), ct);
+            var shown = parse.GetValue(month) ?? months.Current;
+            // The month in progress counts only its elapsed part (periodStatus partial): say so.
+            var progress = shown == months.Current ? ", partial: the month is in progress" : "";
+            var table = StatusTable.Create(context.Console, $"SLA status, {shown} ({zone ?? "UTC"}{progress})", StatusColumns.Select(c => c.Name));
             foreach (var status in statuses)
             {
                 var cells = new List<Spectre.Console.Rendering.IRenderable>
@@ -113,7 +114,7 @@ internal static class ReportCommands
             {
                 context.Console.MarkupLine("[grey]No service has recorded anything yet.[/]");
             }
-            else if (months is { LatestWithData: { } latest } && latest != months.Current && statuses.All(s => s.Status == "no data"))
+            else if (parse.GetValue(month) is null && months is { LatestWithData: { } latest } && latest != months.Current && statuses.All(s => s.Status == "no data"))
             {
                 context.Console.MarkupLineInterpolated(
                     $"[yellow]{months.Current} has no requests yet; the latest month with data is {latest}:[/] maestrosla status --month {latest}{(zone is null ? "" : " --tz " + zone)}");
@@ -188,7 +189,7 @@ internal static class ReportCommands
     {
         var zone = Format.Zone(report.TimeZone);
         console.MarkupLineInterpolated(
-            $"[bold]SLA report {report.Service}{(report.Endpoint is null ? "" : " " + report.Endpoint)}[/]  {Format.Instant(report.From, zone)} to {Format.Instant(report.To, zone)} ({report.TimeZone}){(report.AsOf is { } asOf ? $", as of {asOf:O}" : "")}");
+            $"[bold]SLA report {report.Service}{(report.Endpoint is null ? "" : " " + report.Endpoint)}[/]  {Format.Instant(report.From, zone)} to {Format.Instant(report.To, zone)} ({report.TimeZone}){(report.AsOf is { } asOf ? $", as of {asOf:O}" : "")}{(report.PeriodStatus == "partial" && report.ScheduledTo is { } end ? $", partial: the period ends {Format.Instant(end, zone)}" : "")}");
 
         var table = new Table().Border(TableBorder.Rounded);
         table.AddColumn("metric");

@@ -58,6 +58,7 @@ public sealed class DemoRunner(
         var days = Math.Clamp(configuration.GetValue("Demo:Days", month.Days), 1, month.Days);
         var topic = kafkaOptions.Value.Topic;
         await DemoMaintenance.ScheduleAsync(store, month.Start, ct);
+        await DemoContract.RecordAsync(store, month.Start, ct);
         Console.WriteLine($"Publishing a synthetic month ({month.Start:yyyy-MM}) for {SyntheticMonth.Services.Length} services to {topic} on {kafka.BootstrapServers} ...");
 
         var delivered = new ConcurrentDictionary<int, long>();

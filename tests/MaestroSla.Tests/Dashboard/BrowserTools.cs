@@ -9,7 +9,10 @@ namespace MaestroSla.Tests.Dashboard;
 /// </summary>
 public sealed record BrowserTools(string Node, string Chromium, string ScriptFolder)
 {
-    public string Script => Path.Combine(ScriptFolder, "dashboard.mjs");
+    /// <summary>The check to run in tests/browser (dashboard.mjs, or statement.mjs for the printable statement).</summary>
+    public string ScriptName { get; init; } = "dashboard.mjs";
+
+    public string Script => Path.Combine(ScriptFolder, ScriptName);
 
     public static BrowserTools Require()
     {
