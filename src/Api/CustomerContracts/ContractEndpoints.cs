@@ -60,6 +60,7 @@ public static class ContractEndpoints
                     (nearest.Count == 0 ? " (none has recorded anything yet)" : $"; nearest: {string.Join(", ", nearest)}"));
             }
         }
+        await CustomerContractStreams.LockForNewVersionAsync(session, customer, ct);
         var versions = await CustomerContractStreams.VersionsAsync(session, customer, null, ct);
         var version = versions.Count == 0 ? 1 : versions[^1].Version + 1;
         session.Events.Append(CustomerContractStreams.For(customer),

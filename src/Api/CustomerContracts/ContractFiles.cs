@@ -68,6 +68,7 @@ public sealed class ContractFiles(IDocumentStore store, IOptions<ContractFilesOp
         foreach (var (file, customer, terms) in parsed)
         {
             await using var session = store.LightweightSession();
+            await CustomerContractStreams.LockForNewVersionAsync(session, customer, cancellationToken);
             var versions = await CustomerContractStreams.VersionsAsync(session, customer, null, cancellationToken);
             if (versions.Count > 0 && versions[^1].Terms.Canonical() == terms.Canonical())
             {

@@ -29,6 +29,17 @@ public static class CustomerContractStreams
 
     public static string StatementFor(string customer, string month) => $"statement|{customer}|{month}";
 
+    /// <summary>
+    /// Starts the session's transaction and holds the customer's contract lock in it until the session commits, so the
+    /// newest version read next is still the newest when the next one is appended: two PUTs at the same moment get
+    /// versions n+1 and n+2, never both n+1.
+    /// </summary>
+    public static async Task LockForNewVersionAsync(IDocumentSession session, string customer, CancellationToken ct)
+    {
+        await session.BeginTransactionAsync(ct);
+        await session.AdvancedSql.QueryAsync<int>("select 1 from pg_advisory_xact_lock(hashtextextended(?, 0))", ct, For(customer));
+    }
+
     public static StoreOptions ConfigureCustomerContracts(this StoreOptions options)
     {
         options.Events.MapEventType<ContractVersioned>("contract_versioned");

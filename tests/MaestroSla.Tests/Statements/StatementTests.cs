@@ -170,6 +170,11 @@ public sealed class StatementTests(ServicesFixture services)
         var all = JsonDocument.Parse(await app.Client.GetStringAsync("/api/contracts")).RootElement;
         all.EnumerateArray().Select(c => c.GetProperty("customer").GetString()).ShouldBe(["acme"]);
 
+        // PUTs at the same moment each get their own version.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => ContractMonth.PutContractAsync(app, "globex", data.Contract(uptime: 99.0 + (i / 10.0)))));
+        var globex = JsonDocument.Parse(await app.Client.GetStringAsync("/api/contracts/globex")).RootElement;
+        globex.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetInt32()).ShouldBe([1, 2, 3, 4, 5, 6, 7, 8]);
+
         // Before any version takes effect there is no statement; an unknown customer is 404 naming the nearest.
         (await app.Client.GetAsync($"/api/contracts/acme/statements/{data.First.AddMonths(-2):yyyy-MM}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         var unknown = await app.Client.GetAsync($"/api/contracts/acmee/statements/{data.Month}");
