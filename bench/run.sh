@@ -4,13 +4,15 @@
 #      naive design, drain, stage costs, then a month of 20 services (100 M requests): projection, SLA report
 #      latency, full backup, restore; then, with the service itself (src/Api) as child processes: live steady load
 #      at 10 to 50,000 series (rates stepped up until one is not sustained), two and three ingest instances in one
-#      consumer group with one SIGKILLed, and HTTP ingest under wrk;
+#      consumer group with one SIGKILLed, HTTP ingest under wrk, and OTLP protobuf exports through Kafka (spans/s at
+#      1,000 series, as the OpenTelemetry Collector's Kafka exporter writes them);
 #   2. bench/MaestroSla.MicroBench — percentile accuracy against the exact sorted values, then BenchmarkDotNet
 #      micro-benchmarks of the hot paths.
 # Options go to the first, e.g.
 #   bench/run.sh --messages 500000 --month-requests 5000000     # quick shake-out
 #   bench/run.sh --phases live --live-series 10000 --live-rates 50000,100000,200000 --live-seconds 120
 #   bench/run.sh --phases http,instances --http-seconds 10      # HTTP table and multi-instance figures only
+#   bench/run.sh --phases otlp --otlp-spans 5000000              # OTLP from Kafka: spans/s end to end
 #   bench/run.sh --help                                          # every option
 # MICRO=0 bench/run.sh skips the micro-benchmarks. The output is also kept in bench/results/<UTC time>.log.
 set -euo pipefail

@@ -58,8 +58,12 @@ internal sealed record BenchOptions
     public IReadOnlyList<int> HttpConnections { get; init; } = [1, 16, 64];
     public double HttpSeconds { get; init; } = 20;
     public long HttpKafkaMessages { get; init; } = 1_000_000;
+    public long OtlpSpans { get; init; } = 20_000_000;
+    public int OtlpSpansPerExport { get; init; } = 200;
+    public int OtlpSeries { get; init; } = 1_000;
+    public int OtlpPartitions { get; init; } = 16;
 
-    public static readonly string[] AllPhases = ["ingest", "live", "instances", "http"];
+    public static readonly string[] AllPhases = ["ingest", "live", "instances", "http", "otlp"];
     public bool KeepData { get; init; }
 
     /// <summary>Backup, validate and restore the month again sealed (AES-256-GCM) and signed, to price both.</summary>
@@ -102,7 +106,7 @@ internal sealed record BenchOptions
           --timeout-minutes N       give up on a phase after this long (default 30)
           --keep-data               keep the PostgreSQL data directory (printed) instead of deleting it
 
-          --phases LIST             which parts run, of ingest,live,instances,http (default all; ingest = phases 1-5 above)
+          --phases LIST             which parts run, of ingest,live,instances,http,otlp (default all; ingest = phases 1-5 above)
         live steady load (src/Api as a child process: TelemetryConsumer, durable PostgreSQL, async daemon):
           --live-series LIST        cardinalities, services × 100 endpoints (default 10,1000,10000,50000)
           --live-rates LIST         requests/s stepped up per cardinality until one is not sustained (default 50000,100000,200000,300000)
@@ -121,6 +125,11 @@ internal sealed record BenchOptions
           --http-connections LIST   (default 1,16,64)
           --http-seconds X          per wrk run (default 20)
           --http-kafka-messages N   Kafka path at the same shape, for the ratio (default 1000000)
+        OTLP from Kafka (exports in protobuf as the Collector's Kafka exporter writes them → OtlpTraceConsumer → durable PostgreSQL):
+          --otlp-spans N            spans produced, all kinds (default 20000000; 4 in 5 are SERVER spans)
+          --otlp-spans-per-export N spans per Kafka message (default 200)
+          --otlp-series N           services × 100 routes (default 1000)
+          --otlp-partitions N       partitions of the OTLP topic (default 16)
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -179,6 +188,10 @@ internal sealed record BenchOptions
                 "--http-connections" => options with { HttpConnections = Ints(Value(), name) },
                 "--http-seconds" => options with { HttpSeconds = Double(Value(), name) },
                 "--http-kafka-messages" => options with { HttpKafkaMessages = Long(Value(), name, min: 1) },
+                "--otlp-spans" => options with { OtlpSpans = Long(Value(), name, min: 1) },
+                "--otlp-spans-per-export" => options with { OtlpSpansPerExport = (int)Long(Value(), name, min: 1) },
+                "--otlp-series" => options with { OtlpSeries = (int)Long(Value(), name, min: 1) },
+                "--otlp-partitions" => options with { OtlpPartitions = (int)Long(Value(), name, min: 1) },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
         }

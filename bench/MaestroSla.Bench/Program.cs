@@ -145,6 +145,14 @@ if (options.Phases.Contains("http"))
     verified &= outcome.Verified;
 }
 
+if (options.Phases.Contains("otlp"))
+{
+    Console.WriteLine($"[otlp] {options.OtlpSpans:N0} spans in OTLP protobuf exports through Kafka, {options.OtlpSeries:N0} series");
+    var outcome = await OtlpPhase.RunAsync(options, environment, trafficEnd, logs, ct);
+    summaries.Add(OtlpPhase.Render(options, outcome));
+    verified &= outcome.Verified;
+}
+
 Console.WriteLine();
 if (!options.Phases.Contains("ingest"))
 {

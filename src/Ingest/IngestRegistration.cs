@@ -23,6 +23,7 @@ public static class IngestRegistration
             .Validate(o => o.MaxBatchMessages > 0, "Kafka:MaxBatchMessages must be positive")
             .Validate(o => o.FlushInterval > TimeSpan.Zero, "Kafka:FlushInterval must be positive")
             .Validate(o => o.EmbeddedPartitions is > 0 and <= 1000, "Kafka:EmbeddedPartitions must be between 1 and 1000")
+            .Validate(o => !string.Equals(o.OtlpTopic, o.Topic, StringComparison.Ordinal), "Kafka:OtlpTopic must differ from Kafka:Topic (one holds OTLP exports, the other JSON messages)")
             .ValidateOnStart();
         services.AddOptions<ContractLimits>().Bind(builder.Configuration.GetSection("Contract"));
 
@@ -58,6 +59,15 @@ public static class IngestRegistration
         if (consumerEnabled)
         {
             services.AddHostedService<TelemetryConsumer>();
+            // Read when configured (the default names the Collector's topic; empty turns it off).
+            var otlpTopic = builder.Configuration[$"{KafkaIngestOptions.Section}:{nameof(KafkaIngestOptions.OtlpTopic)}"] ?? new KafkaIngestOptions().OtlpTopic;
+            if (!string.IsNullOrWhiteSpace(otlpTopic))
+            {
+                // Its own progress: the JSON topic's counters, assignment and health stay what they are.
+                services.AddKeyedSingleton(OtlpTraceConsumer.ProgressKey, (sp, _) => new IngestProgress(sp.GetRequiredService<TimeProvider>()));
+                services.AddHostedService(sp => ActivatorUtilities.CreateInstance<OtlpTraceConsumer>(
+                    sp, sp.GetRequiredKeyedService<IngestProgress>(OtlpTraceConsumer.ProgressKey)));
+            }
         }
         return builder;
     }

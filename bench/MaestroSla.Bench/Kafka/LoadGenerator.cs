@@ -43,6 +43,10 @@ internal static class LoadGenerator
                 case "produce":
                     Produce(options, cluster.BootstrapServers, partitionsOf[command[1]], command);
                     break;
+                case "otlp":
+                    Volatile.Write(ref _stored, 0);
+                    Reply(OtlpLoad.Produce(options, cluster.BootstrapServers, partitionsOf[command[1]], command, static () => Volatile.Read(ref _stored)));
+                    break;
                 case "pace":
                     Pace(options, cluster.BootstrapServers, command);
                     break;

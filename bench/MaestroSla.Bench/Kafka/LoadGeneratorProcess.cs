@@ -9,6 +9,10 @@ namespace MaestroSla.Bench.Kafka;
 internal sealed record ProduceReport(
     long Messages, long ErrorRequests, long Undelivered, double AverageBytes, TimeSpan Elapsed, TimeSpan PacedWait, long MaxLeadPerPartition);
 
+/// <summary>What the load generator reports after producing OTLP exports: messages, spans, SERVER spans and their 5xx.</summary>
+internal sealed record OtlpProduceReport(
+    long Exports, long Spans, long ServerSpans, long ErrorSpans, long Undelivered, double AverageBytes, TimeSpan Elapsed, TimeSpan PacedWait);
+
 /// <summary>What the load generator reports after a paced run of live traffic.</summary>
 internal sealed record PaceReport(
     long Messages, long ErrorRequests, DateTimeOffset StartedAt, TimeSpan Elapsed, long Undelivered, TimeSpan MaxBehind, double AverageBytes)
@@ -101,6 +105,35 @@ internal sealed class LoadGeneratorProcess : IAsyncDisposable
         return new ProduceReport(
             (long)Number(2), (long)Number(3), (long)Number(4), Number(5),
             TimeSpan.FromMilliseconds(Number(6)), TimeSpan.FromMilliseconds(Number(7)), (long)Number(8));
+    }
+
+    /// <summary>
+    /// <paramref name="exports"/> OTLP trace exports in protobuf (<see cref="OtlpLoad"/>), round robin, each partition
+    /// kept within <paramref name="leadBytesPerPartition"/> of <paramref name="slowestStored"/>.
+    /// </summary>
+    public async Task<OtlpProduceReport> ProduceOtlpAsync(
+        string topic, long exports, int spansPerExport, int series, DateTimeOffset end, TimeSpan spread, double leadBytesPerPartition,
+        Func<long> slowestStored, CancellationToken ct)
+    {
+        await SendAsync(string.Create(CultureInfo.InvariantCulture,
+            $"otlp {topic} {exports} {spansPerExport} {series} {end.ToUnixTimeMilliseconds()} {spread.TotalSeconds} {leadBytesPerPartition}"));
+        var reply = ReplyAsync("produced-otlp", ct);
+        var last = -1L;
+        while (!reply.IsCompleted)
+        {
+            var now = slowestStored();
+            if (now != last)
+            {
+                await SendAsync(string.Create(CultureInfo.InvariantCulture, $"s {now}"));
+                last = now;
+            }
+            await Task.WhenAny(reply, Task.Delay(5, ct));
+        }
+        var parts = await reply;
+        double Number(int i) => double.Parse(parts[i], CultureInfo.InvariantCulture);
+        return new OtlpProduceReport(
+            (long)Number(2), (long)Number(3), (long)Number(4), (long)Number(5), (long)Number(6), Number(7),
+            TimeSpan.FromMilliseconds(Number(8)), TimeSpan.FromMilliseconds(Number(9)));
     }
 
     /// <summary>Live traffic messages [from, from + rate × seconds) at <paramref name="rate"/> per second, stamped as they are made.</summary>

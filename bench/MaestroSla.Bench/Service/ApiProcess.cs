@@ -106,6 +106,8 @@ internal sealed partial class ApiProcess : IAsyncDisposable
         info.Environment["Logging__LogLevel__MaestroSla.Ingest"] = "Information";
         info.Environment["Logging__Console__FormatterName"] = "simple";
         info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        // These phases measure the JSON topic: no OTLP consumer beside it (the settings may still turn one on).
+        info.Environment["Kafka__OtlpTopic"] = "";
         foreach (var (key, value) in settings)
         {
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

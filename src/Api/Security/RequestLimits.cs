@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using MaestroSla.Ingest.Otlp;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -54,14 +55,20 @@ public static class RequestLimits
         });
     }
 
+    private const string OtlpTracesPath = "/v1/traces";
+
+    /// <summary>Whether a request counts against its key's rate limit: the API, and OTLP/HTTP ingest like /api/ingest.</summary>
+    public static bool IsLimited(PathString path) =>
+        path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments(OtlpTracesPath, StringComparison.OrdinalIgnoreCase);
+
     public static void Configure(RateLimiterOptions limiter, SecurityOptions security, ApiKeyStore keys)
     {
         var rate = security.RateLimit;
         limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
         {
-            // Probes, metrics and documentation are never limited; only the API is.
-            if (!rate.Enabled || !context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+            // Probes, metrics and documentation are never limited; the API and the OTLP receiver (ingest too) are.
+            if (!rate.Enabled || !IsLimited(context.Request.Path))
             {
                 return RateLimitPartition.GetNoLimiter("unlimited");
             }
@@ -85,6 +92,13 @@ public static class RequestLimits
             context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             var who = context.User.FindFirst(ApiClaims.KeyName)?.Value is { } name ? $"API key '{name}'" : "This client";
+            var detail = string.Create(CultureInfo.InvariantCulture, $"{who} has used its requests for the current {rate.Window.TotalSeconds} s window; retry after {seconds} s.");
+            if (context.Request.Path.StartsWithSegments(OtlpTracesPath, StringComparison.OrdinalIgnoreCase))
+            {
+                // OTLP exporters read a google.rpc.Status, not problem details; the 429 and Retry-After make them retry.
+                await OtlpTraceEndpoints.WriteRefusalAsync(context, StatusCodes.Status429TooManyRequests, detail);
+                return;
+            }
             await context.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
             {
                 HttpContext = context,
@@ -92,7 +106,7 @@ public static class RequestLimits
                 {
                     Status = StatusCodes.Status429TooManyRequests,
                     Title = "Too many requests",
-                    Detail = string.Create(CultureInfo.InvariantCulture, $"{who} has used its requests for the current {rate.Window.TotalSeconds} s window; retry after {seconds} s."),
+                    Detail = detail,
                 },
             });
         };

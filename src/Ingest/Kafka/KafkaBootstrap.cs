@@ -25,6 +25,10 @@ public sealed class KafkaBootstrap : IDisposable
         _embedded = startEmbedded?.Invoke()
             ?? throw new InvalidOperationException("No Kafka configured: set Kafka:BootstrapServers (only a host with the local harness starts an embedded cluster)");
         _embedded.CreateTopic(settings.Topic, settings.EmbeddedPartitions);
+        if (!string.IsNullOrWhiteSpace(settings.OtlpTopic))
+        {
+            _embedded.CreateTopic(settings.OtlpTopic, settings.EmbeddedPartitions);
+        }
         BootstrapServers = _embedded.BootstrapServers;
         // The embedded cluster's topics live only as long as this process, while the offsets stored with the
         // events outlive it: a fresh group per embedded cluster keeps old offsets from pointing into a new topic.

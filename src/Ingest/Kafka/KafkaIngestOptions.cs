@@ -12,6 +12,12 @@ public sealed class KafkaIngestOptions
 
     public string Topic { get; set; } = "maestro.telemetry";
 
+    /// <summary>
+    /// OTLP trace exports as the OpenTelemetry Collector's Kafka exporter writes them (encoding otlp_proto; its
+    /// default topic is "otlp_spans"), read by a consumer group of its own (GroupId + "-otlp"). Empty: not read.
+    /// </summary>
+    public string? OtlpTopic { get; set; } = "otlp_spans";
+
     public string GroupId { get; set; } = "maestrosla-ingest";
 
     /// <summary>Partitions of the topic the embedded cluster creates (real clusters are provisioned by operators).</summary>

@@ -4,7 +4,7 @@ using MaestroSla.Contracts.Messages;
 namespace MaestroSla.Ingest.Kafka;
 
 /// <summary>One Kafka message, decoded; its bytes are kept only when it is rejected, for the dead letter.</summary>
-internal readonly record struct KafkaTelemetry(DecodedMessage Decoded, byte[]? RejectedPayload);
+public readonly record struct KafkaTelemetry(DecodedMessage Decoded, byte[]? RejectedPayload);
 
 /// <summary>
 /// Decodes each message value in place, in librdkafka's buffer: Confluent.Kafka's byte[] deserializer would copy

@@ -1,9 +1,14 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Text;
+using Google.Protobuf;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Batching;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
 namespace MaestroSla.Ingest.Otlp;
@@ -21,7 +26,13 @@ public struct OtlpSpanCounts
     public long Rejected { get; set; }
 
     public string? FirstRejection { get; set; }
+
+    /// <summary>Every span of the export.</summary>
+    public readonly long Total => Accepted + Ignored + Rejected;
 }
+
+/// <summary>The bytes are not an OTLP ExportTraceServiceRequest in protobuf (truncated, or not protobuf at all).</summary>
+public sealed class OtlpFormatException(string message) : Exception(message);
 
 /// <summary>
 /// Turns OTLP SERVER spans into request metrics under the wire contract's rules (<see cref="ContractLimits"/>):
@@ -29,7 +40,13 @@ public struct OtlpSpanCounts
 /// <c>http.method</c> / <c>http.target</c> accepted, the span name otherwise); latency = end − start; error = status
 /// ERROR or an HTTP status of 500 or more; time = the span's end. Spans of other kinds are ignored and counted.
 /// </summary>
-/// <remarks>Not thread-safe (it caches endpoint names): one per request or per consumer.</remarks>
+/// <remarks>
+/// <para>It reads the protobuf encoding in place, field by field, and only the fields it needs: materialising every
+/// span with Google.Protobuf costs dozens of objects per span (each attribute a key, a value and two strings),
+/// which bounded the OTLP topic to a fraction of the JSON topic's rate. Exports in OTLP/JSON are parsed by
+/// Google.Protobuf and read the same way, so one set of rules serves every way in.</para>
+/// <para>Not thread-safe (it caches endpoint names and scratch space): one per request or per consumer.</para>
+/// </remarks>
 public sealed class OtlpSpanDecoder
 {
     public const string MeterName = "MaestroSla.Otlp";
@@ -40,11 +57,25 @@ public sealed class OtlpSpanDecoder
 
     private const long NanosPerMicro = 1_000;
     private const long NanosPerTick = 100;
+    private const int MaxCachedEndpoints = 10_000;
+    private const string EndpointWhat = "endpoint (http.request.method + http.route)";
+
+    // Protobuf wire types and the OTLP field numbers read here (opentelemetry/proto/**/*.proto, v1.9.0).
+    private const int Varint = 0;
+    private const int Fixed64 = 1;
+    private const int Length = 2;
+    private const int Fixed32 = 5;
+    private const int StatusCodeError = 2;
+    private const ulong SpanKindServer = 2;
 
     private readonly TimeProvider _time;
     private readonly ContractLimits _limits;
     private readonly long _maxLatencyNanos;
-    private readonly Dictionary<(string Method, string Route), string> _endpoints = [];
+    // Endpoints seen before, already checked against the contract, found by their characters without a new string.
+    private readonly Dictionary<string, string> _endpoints = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _endpointsByChars;
+    private readonly List<RequestMetric> _requests = [];
+    private char[] _chars = new char[256];
 
     public OtlpSpanDecoder(ContractLimits limits, TimeProvider time)
     {
@@ -54,49 +85,66 @@ public sealed class OtlpSpanDecoder
         _limits = limits;
         _time = time;
         _maxLatencyNanos = limits.MaxLatency.Ticks * NanosPerTick;
+        _endpointsByChars = _endpoints.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>Adds the request of every acceptable SERVER span to <paramref name="batch"/>.</summary>
     public OtlpSpanCounts AddTo(ExportTraceServiceRequest request, IngestBatch batch)
     {
-        var counts = new OtlpSpanCounts();
-        var now = _time.GetUtcNow();
-        var earliest = now - _limits.MaxAge;
-        var latest = now + _limits.MaxFutureSkew;
-        foreach (var resourceSpans in request.ResourceSpans)
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(batch);
+        var counts = Decode(request.ToByteArray(), _requests);
+        foreach (var metric in _requests)
         {
-            string? service = null;
-            var serviceProblem = resourceSpans.Resource is { } resource
-                ? ReadService(resource.Attributes, out service)
-                : "resource attribute 'service.name' is missing";
-            foreach (var scopeSpans in resourceSpans.ScopeSpans)
-            {
-                foreach (var span in scopeSpans.Spans)
-                {
-                    if (span.Kind != Span.Types.SpanKind.Server)
-                    {
-                        counts.Ignored++;
-                        continue;
-                    }
-                    RequestMetric metric = default;
-                    var problem = serviceProblem ?? ToRequest(service!, span, earliest, latest, out metric);
-                    if (problem is null)
-                    {
-                        batch.Add(DecodedMessage.FromRequest(metric));
-                        counts.Accepted++;
-                    }
-                    else
-                    {
-                        counts.Rejected++;
-                        if (counts.FirstRejection is null)
-                        {
-                            counts.FirstRejection = problem;
-                        }
-                    }
-                }
-            }
+            batch.Add(DecodedMessage.FromRequest(metric));
         }
         return counts;
+    }
+
+    /// <summary>The same for an export parsed already (OTLP/JSON): see <see cref="Decode(ReadOnlySpan{byte}, List{RequestMetric}, ExportTraceServiceRequest?)"/>.</summary>
+    public OtlpSpanCounts Decode(ExportTraceServiceRequest request, List<RequestMetric> requests, ExportTraceServiceRequest? refused = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return Decode(request.ToByteArray(), requests, refused);
+    }
+
+    /// <summary>
+    /// Puts the request of every acceptable SERVER span of the protobuf-encoded export into <paramref name="requests"/>
+    /// (cleared first), in the export's order; with <paramref name="refused"/>, also the refused SERVER spans into that
+    /// export, each under (a copy of) its resource and scope, so that they can be kept as sent. Throws
+    /// <see cref="OtlpFormatException"/>, taking nothing, when the bytes are no export.
+    /// </summary>
+    public OtlpSpanCounts Decode(ReadOnlySpan<byte> export, List<RequestMetric> requests, ExportTraceServiceRequest? refused = null)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        requests.Clear();
+        var counts = new OtlpSpanCounts();
+        var now = _time.GetUtcNow();
+        var window = (Earliest: now - _limits.MaxAge, Latest: now + _limits.MaxFutureSkew);
+        try
+        {
+            var wire = new Wire(export);
+            while (wire.More)
+            {
+                var (field, type) = wire.Tag();
+                if (field == 1 && type == Length)
+                {
+                    ReadResourceSpans(wire.Bytes(), window, requests, refused, ref counts);
+                }
+                else
+                {
+                    wire.Skip(type);
+                }
+            }
+            return counts;
+        }
+        catch (OtlpFormatException)
+        {
+            // All or nothing: an export that cannot be read to its end is not half taken.
+            requests.Clear();
+            refused?.ResourceSpans.Clear();
+            throw;
+        }
     }
 
     /// <summary>Counts what was stored (only once it was: a refused export is sent again).</summary>
@@ -107,141 +155,430 @@ public sealed class OtlpSpanDecoder
         Spans.Add(counts.Rejected, new KeyValuePair<string, object?>("outcome", "rejected"));
     }
 
-    private string? ReadService(Google.Protobuf.Collections.RepeatedField<KeyValue> attributes, out string? service)
+    private void ReadResourceSpans(
+        ReadOnlySpan<byte> resourceSpans, (DateTimeOffset Earliest, DateTimeOffset Latest) window, List<RequestMetric> requests,
+        ExportTraceServiceRequest? refused, ref OtlpSpanCounts counts)
     {
-        service = null;
-        foreach (var attribute in attributes)
+        // The resource first, wherever it lies among the fields: it names the service of every span.
+        ReadOnlySpan<byte> resource = default;
+        ReadOnlySpan<byte> schemaUrl = default;
+        var hasResource = false;
+        var serviceFound = false;
+        string? service = null;
+        string? serviceProblem = null;
+        var wire = new Wire(resourceSpans);
+        while (wire.More)
         {
-            if (attribute.Key == "service.name")
+            var (field, type) = wire.Tag();
+            if (field == 1 && type == Length)
             {
-                if (attribute.Value?.ValueCase != AnyValue.ValueOneofCase.StringValue)
-                {
-                    return "resource attribute 'service.name' must be a string";
-                }
-                service = attribute.Value.StringValue;
-                return CheckName(service, "resource attribute 'service.name'");
+                resource = wire.Bytes();
+                hasResource = true;
+                ReadService(resource, ref serviceFound, ref service, ref serviceProblem);
+            }
+            else if (field == 3 && type == Length)
+            {
+                schemaUrl = wire.Bytes();
+            }
+            else
+            {
+                wire.Skip(type);
             }
         }
-        return "resource attribute 'service.name' is missing";
+        if (!serviceFound)
+        {
+            serviceProblem = "resource attribute 'service.name' is missing";
+        }
+
+        ResourceSpans? refusedResource = null;
+        wire = new Wire(resourceSpans);
+        while (wire.More)
+        {
+            var (field, type) = wire.Tag();
+            if (field != 2 || type != Length)
+            {
+                wire.Skip(type);
+                continue;
+            }
+            var scopeSpans = wire.Bytes();
+            ReadOnlySpan<byte> scope = default;
+            ReadOnlySpan<byte> scopeSchemaUrl = default;
+            var hasScope = false;
+            ScopeSpans? refusedScope = null;
+            var scopeWire = new Wire(scopeSpans);
+            while (scopeWire.More)
+            {
+                var (scopeField, scopeType) = scopeWire.Tag();
+                if (scopeField == 1 && scopeType == Length)
+                {
+                    scope = scopeWire.Bytes();
+                    hasScope = true;
+                }
+                else if (scopeField == 3 && scopeType == Length)
+                {
+                    scopeSchemaUrl = scopeWire.Bytes();
+                }
+                else
+                {
+                    scopeWire.Skip(scopeType);
+                }
+            }
+            scopeWire = new Wire(scopeSpans);
+            while (scopeWire.More)
+            {
+                var (scopeField, scopeType) = scopeWire.Tag();
+                if (scopeField != 2 || scopeType != Length)
+                {
+                    scopeWire.Skip(scopeType);
+                    continue;
+                }
+                var span = scopeWire.Bytes();
+                var problem = ReadSpan(span, service, serviceProblem, window, requests, ref counts);
+                if (problem is null)
+                {
+                    continue;
+                }
+                counts.Rejected++;
+                counts.FirstRejection ??= problem;
+                if (refused is null)
+                {
+                    continue;
+                }
+                // Rare: the refused span is kept as sent, under its resource and scope.
+                if (refusedResource is null)
+                {
+                    refusedResource = new ResourceSpans { Resource = hasResource ? Parse(Resource.Parser, resource) : null, SchemaUrl = Text(schemaUrl) };
+                    refused.ResourceSpans.Add(refusedResource);
+                }
+                if (refusedScope is null)
+                {
+                    refusedScope = new ScopeSpans { Scope = hasScope ? Parse(InstrumentationScope.Parser, scope) : null, SchemaUrl = Text(scopeSchemaUrl) };
+                    refusedResource.ScopeSpans.Add(refusedScope);
+                }
+                refusedScope.Spans.Add(Parse(Span.Parser, span));
+            }
+        }
     }
 
-    private string? ToRequest(string service, Span span, DateTimeOffset earliest, DateTimeOffset latest, out RequestMetric metric)
+    /// <summary>The first <c>service.name</c> attribute of the resource decides: a valid name, or why there is none.</summary>
+    private void ReadService(ReadOnlySpan<byte> resource, ref bool found, ref string? service, ref string? problem)
     {
-        metric = default;
-        string? method = null, route = null, target = null;
-        int? status = null;
-        foreach (var attribute in span.Attributes)
+        var wire = new Wire(resource);
+        while (wire.More && !found)
         {
-            switch (attribute.Key)
+            var (field, type) = wire.Tag();
+            if (field != 1 || type != Length)
             {
-                case "http.request.method":
-                    method = attribute.Value?.StringValue;
+                wire.Skip(type);
+                continue;
+            }
+            ReadKeyValue(wire.Bytes(), out var key, out var value);
+            if (!key.SequenceEqual("service.name"u8))
+            {
+                continue;
+            }
+            found = true;
+            if (value.Kind != AnyKind.String)
+            {
+                problem = "resource attribute 'service.name' must be a string";
+                return;
+            }
+            service = Text(value.Text);
+            problem = CheckName(service, "resource attribute 'service.name'");
+        }
+    }
+
+    /// <summary>Counts a span that is not SERVER, adds a SERVER span's request, or says why it is refused.</summary>
+    private string? ReadSpan(
+        ReadOnlySpan<byte> span, string? service, string? serviceProblem, (DateTimeOffset Earliest, DateTimeOffset Latest) window,
+        List<RequestMetric> requests, ref OtlpSpanCounts counts)
+    {
+        // Scalars first (the kind decides whether anything else is read), attributes after.
+        ulong kind = 0, start = 0, end = 0, statusCode = 0;
+        ReadOnlySpan<byte> name = default;
+        var wire = new Wire(span);
+        while (wire.More)
+        {
+            var (field, type) = wire.Tag();
+            switch (field)
+            {
+                case 5 when type == Length:
+                    name = wire.Bytes();
                     break;
-                case "http.method":
-                    method ??= attribute.Value?.StringValue;
+                case 6 when type == Varint:
+                    kind = wire.Varint();
                     break;
-                case "http.route":
-                    route = attribute.Value?.StringValue;
+                case 7 when type == Fixed64:
+                    start = wire.Fixed64();
                     break;
-                case "http.target":
-                    target = attribute.Value?.StringValue;
+                case 8 when type == Fixed64:
+                    end = wire.Fixed64();
                     break;
-                case "http.response.status_code":
-                case "http.status_code":
-                    if (status is null)
-                    {
-                        var problem = ReadStatus(attribute, out status);
-                        if (problem is not null)
-                        {
-                            return problem;
-                        }
-                    }
+                case 15 when type == Length:
+                    statusCode = ReadStatusCode(wire.Bytes());
+                    break;
+                default:
+                    wire.Skip(type);
                     break;
             }
         }
+        if (kind != SpanKindServer)
+        {
+            counts.Ignored++;
+            return null;
+        }
+        if (serviceProblem is not null)
+        {
+            return serviceProblem;
+        }
 
-        if (string.IsNullOrEmpty(route) && !string.IsNullOrEmpty(target))
+        // Which attribute wins when several are there: the last method, route and target; http.method only without
+        // http.request.method; the first status code. A value of another type reads as empty.
+        ReadOnlySpan<byte> method = default, route = default, target = default;
+        var hasMethod = false;
+        int? status = null;
+        wire = new Wire(span);
+        while (wire.More)
+        {
+            var (field, type) = wire.Tag();
+            if (field != 9 || type != Length)
+            {
+                wire.Skip(type);
+                continue;
+            }
+            ReadKeyValue(wire.Bytes(), out var key, out var value);
+            if (key.SequenceEqual("http.request.method"u8))
+            {
+                method = value.Text;
+                hasMethod = value.Kind != AnyKind.None;
+            }
+            else if (key.SequenceEqual("http.method"u8))
+            {
+                if (!hasMethod)
+                {
+                    method = value.Text;
+                    hasMethod = value.Kind != AnyKind.None;
+                }
+            }
+            else if (key.SequenceEqual("http.route"u8))
+            {
+                route = value.Text;
+            }
+            else if (key.SequenceEqual("http.target"u8))
+            {
+                target = value.Text;
+            }
+            else if (status is null && (key.SequenceEqual("http.response.status_code"u8) || key.SequenceEqual("http.status_code"u8)))
+            {
+                var problem = ReadHttpStatus(key, value, out status);
+                if (problem is not null)
+                {
+                    return problem;
+                }
+            }
+        }
+
+        if (route.IsEmpty && !target.IsEmpty)
         {
             // A target is a path with its query: the query would make every request an endpoint of its own.
-            var query = target.IndexOf('?', StringComparison.Ordinal);
+            var query = target.IndexOf((byte)'?');
             route = query < 0 ? target : target[..query];
         }
-        var endpoint = string.IsNullOrEmpty(route)
-            ? span.Name
-            : string.IsNullOrEmpty(method) ? route : Endpoint(method, route);
-        var nameProblem = CheckName(endpoint, string.IsNullOrEmpty(route) ? "span name" : "endpoint (http.request.method + http.route)");
-        if (nameProblem is not null)
+        var endpointProblem = Endpoint(method, route, name, out var endpoint);
+        if (endpointProblem is not null)
         {
-            return nameProblem;
+            return endpointProblem;
         }
 
-        if (span.EndTimeUnixNano == 0 || span.StartTimeUnixNano == 0)
+        if (end == 0 || start == 0)
         {
             return "span start and end times are required";
         }
-        if (span.EndTimeUnixNano < span.StartTimeUnixNano)
+        if (end < start)
         {
             return "span ends before it starts";
         }
-        var latencyNanos = span.EndTimeUnixNano - span.StartTimeUnixNano;
+        var latencyNanos = end - start;
         if (latencyNanos > (ulong)_maxLatencyNanos)
         {
             return string.Create(CultureInfo.InvariantCulture, $"span duration exceeds the maximum latency of {_limits.MaxLatency} (Contract:MaxLatency)");
         }
-        if (span.EndTimeUnixNano / NanosPerTick > (ulong)(DateTimeOffset.MaxValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks))
+        if (end / NanosPerTick > (ulong)(DateTimeOffset.MaxValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks))
         {
             return "span end time is out of range";
         }
-        var end = DateTimeOffset.UnixEpoch.AddTicks((long)(span.EndTimeUnixNano / NanosPerTick));
-        if (end < earliest)
+        var ended = DateTimeOffset.UnixEpoch.AddTicks((long)(end / NanosPerTick));
+        if (ended < window.Earliest)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"span ended {end:O}, before the accepted window (Contract:MaxAge {_limits.MaxAge})");
+            return string.Create(CultureInfo.InvariantCulture, $"span ended {ended:O}, before the accepted window (Contract:MaxAge {_limits.MaxAge})");
         }
-        if (end > latest)
+        if (ended > window.Latest)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"span ended {end:O}, in the future (Contract:MaxFutureSkew {_limits.MaxFutureSkew})");
+            return string.Create(CultureInfo.InvariantCulture, $"span ended {ended:O}, in the future (Contract:MaxFutureSkew {_limits.MaxFutureSkew})");
         }
 
-        var isError = span.Status?.Code == Status.Types.StatusCode.Error || status >= 500;
+        var isError = statusCode == StatusCodeError || status >= 500;
         var micros = (long)((latencyNanos + (NanosPerMicro / 2)) / NanosPerMicro);
-        metric = new RequestMetric(service, endpoint, micros, status, isError, end);
+        requests.Add(new RequestMetric(service!, endpoint!, micros, status, isError, ended));
+        counts.Accepted++;
         return null;
     }
 
-    private string Endpoint(string method, string route)
+    /// <summary>
+    /// The endpoint: method + " " + route, the route alone without a method, the span name without a route. Checked
+    /// against the contract once per distinct name and then found by its characters, so known endpoints cost no string.
+    /// </summary>
+    private string? Endpoint(ReadOnlySpan<byte> method, ReadOnlySpan<byte> route, ReadOnlySpan<byte> name, out string? endpoint)
     {
-        if (!_endpoints.TryGetValue((method, route), out var endpoint))
+        endpoint = null;
+        var bytes = route.IsEmpty ? name.Length : route.Length + (method.IsEmpty ? 0 : method.Length + 1);
+        if (bytes > _chars.Length)
         {
-            endpoint = method + " " + route;
-            if (_endpoints.Count < 10_000)
-            {
-                _endpoints.Add((method, route), endpoint);
-            }
+            // UTF-8 never takes fewer bytes than UTF-16 code units; past the name limit the check below refuses it.
+            _chars = new char[Math.Max(bytes, _chars.Length * 2)];
         }
-        return endpoint;
+        int length;
+        if (route.IsEmpty)
+        {
+            length = Encoding.UTF8.GetChars(name, _chars);
+        }
+        else if (method.IsEmpty)
+        {
+            length = Encoding.UTF8.GetChars(route, _chars);
+        }
+        else
+        {
+            length = Encoding.UTF8.GetChars(method, _chars);
+            _chars[length++] = ' ';
+            length += Encoding.UTF8.GetChars(route, _chars.AsSpan(length));
+        }
+        var chars = _chars.AsSpan(0, length);
+        if (_endpointsByChars.TryGetValue(chars, out endpoint))
+        {
+            return null;
+        }
+        var text = chars.ToString();
+        var problem = CheckName(text, route.IsEmpty ? "span name" : EndpointWhat);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        if (_endpoints.Count < MaxCachedEndpoints)
+        {
+            _endpoints.Add(text, text);
+        }
+        endpoint = text;
+        return null;
     }
 
-    private static string? ReadStatus(KeyValue attribute, out int? status)
+    private static string? ReadHttpStatus(ReadOnlySpan<byte> key, in AnyValueView value, out int? status)
     {
         status = null;
-        long value;
-        switch (attribute.Value?.ValueCase)
+        long number;
+        switch (value.Kind)
         {
-            case AnyValue.ValueOneofCase.IntValue:
-                value = attribute.Value.IntValue;
+            case AnyKind.Int:
+                number = value.Integer;
                 break;
-            case AnyValue.ValueOneofCase.StringValue when long.TryParse(attribute.Value.StringValue, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed):
-                value = parsed;
+            case AnyKind.String when IsDigits(value.Text) && Utf8Parser.TryParse(value.Text, out long parsed, out var used) && used == value.Text.Length:
+                number = parsed;
                 break;
             default:
-                return $"attribute '{attribute.Key}' must be an integer";
+                return $"attribute '{Text(key)}' must be an integer";
         }
-        if (value is < 100 or > 599)
+        if (number is < 100 or > 599)
         {
-            return $"attribute '{attribute.Key}' must be an HTTP status code from 100 to 599";
+            return $"attribute '{Text(key)}' must be an HTTP status code from 100 to 599";
         }
-        status = (int)value;
+        status = (int)number;
         return null;
+    }
+
+    private static bool IsDigits(ReadOnlySpan<byte> text)
+    {
+        if (text.IsEmpty)
+        {
+            return false;
+        }
+        foreach (var b in text)
+        {
+            if (b is < (byte)'0' or > (byte)'9')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>A span's status code (field 3 of Status), 0 (unset) when absent.</summary>
+    private static ulong ReadStatusCode(ReadOnlySpan<byte> status)
+    {
+        ulong code = 0;
+        var wire = new Wire(status);
+        while (wire.More)
+        {
+            var (field, type) = wire.Tag();
+            if (field == 3 && type == Varint)
+            {
+                code = wire.Varint();
+            }
+            else
+            {
+                wire.Skip(type);
+            }
+        }
+        return code;
+    }
+
+    private static void ReadKeyValue(ReadOnlySpan<byte> keyValue, out ReadOnlySpan<byte> key, out AnyValueView value)
+    {
+        key = default;
+        value = default;
+        var wire = new Wire(keyValue);
+        while (wire.More)
+        {
+            var (field, type) = wire.Tag();
+            if (field == 1 && type == Length)
+            {
+                key = wire.Bytes();
+            }
+            else if (field == 2 && type == Length)
+            {
+                value = ReadAnyValue(wire.Bytes());
+            }
+            else
+            {
+                wire.Skip(type);
+            }
+        }
+    }
+
+    /// <summary>The one value an AnyValue holds (the last of its oneof fields on the wire); present but of no known kind: Other.</summary>
+    private static AnyValueView ReadAnyValue(ReadOnlySpan<byte> anyValue)
+    {
+        var value = new AnyValueView { Kind = AnyKind.Other };
+        var wire = new Wire(anyValue);
+        while (wire.More)
+        {
+            var (field, type) = wire.Tag();
+            switch (field)
+            {
+                case 1 when type == Length:
+                    value = new AnyValueView { Kind = AnyKind.String, Text = wire.Bytes() };
+                    break;
+                case 3 when type == Varint:
+                    value = new AnyValueView { Kind = AnyKind.Int, Integer = (long)wire.Varint() };
+                    break;
+                default:
+                    wire.Skip(type);
+                    if (field is >= 2 and <= 7)
+                    {
+                        value = new AnyValueView { Kind = AnyKind.Other };
+                    }
+                    break;
+            }
+        }
+        return value;
     }
 
     private string? CheckName(string? name, string what)
@@ -266,5 +603,131 @@ public sealed class OtlpSpanDecoder
             }
         }
         return null;
+    }
+
+    private static string Text(ReadOnlySpan<byte> utf8) => utf8.IsEmpty ? "" : Encoding.UTF8.GetString(utf8);
+
+    private static T Parse<T>(MessageParser<T> parser, ReadOnlySpan<byte> bytes) where T : IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new OtlpFormatException("a refused span cannot be kept as sent: " + ex.Message);
+        }
+    }
+
+    private enum AnyKind
+    {
+        None,
+        String,
+        Int,
+        Other,
+    }
+
+    /// <summary>An attribute value as far as the rules read it: its kind, and its text or integer.</summary>
+    private ref struct AnyValueView
+    {
+        public AnyKind Kind;
+        public ReadOnlySpan<byte> Text;
+        public long Integer;
+    }
+
+    /// <summary>Protobuf's wire format over a span of bytes: tags, varints, fixed64 and length-delimited fields.</summary>
+    private ref struct Wire(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _position;
+
+        public readonly bool More => _position < _data.Length;
+
+        public (int Field, int Type) Tag()
+        {
+            var tag = Varint();
+            var field = tag >> 3;
+            if (field is 0 or > int.MaxValue)
+            {
+                throw new OtlpFormatException(string.Create(CultureInfo.InvariantCulture, $"invalid field number {field} at byte {_position}"));
+            }
+            return ((int)field, (int)(tag & 7));
+        }
+
+        public ulong Varint()
+        {
+            ulong result = 0;
+            for (var shift = 0; shift < 64; shift += 7)
+            {
+                if (_position >= _data.Length)
+                {
+                    throw Truncated();
+                }
+                var b = _data[_position++];
+                result |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return result;
+                }
+            }
+            throw new OtlpFormatException(string.Create(CultureInfo.InvariantCulture, $"a varint longer than 10 bytes at byte {_position}"));
+        }
+
+        public ulong Fixed64()
+        {
+            if (_data.Length - _position < 8)
+            {
+                throw Truncated();
+            }
+            var value = BinaryPrimitives.ReadUInt64LittleEndian(_data.Slice(_position, 8));
+            _position += 8;
+            return value;
+        }
+
+        public ReadOnlySpan<byte> Bytes()
+        {
+            var length = Varint();
+            if (length > (ulong)(_data.Length - _position))
+            {
+                throw Truncated();
+            }
+            var bytes = _data.Slice(_position, (int)length);
+            _position += (int)length;
+            return bytes;
+        }
+
+        public void Skip(int type)
+        {
+            switch (type)
+            {
+                case OtlpSpanDecoder.Varint:
+                    Varint();
+                    break;
+                case OtlpSpanDecoder.Fixed64:
+                    Advance(8);
+                    break;
+                case Length:
+                    Bytes();
+                    break;
+                case Fixed32:
+                    Advance(4);
+                    break;
+                default:
+                    // Groups (3, 4) are not used by OTLP; 6 and 7 do not exist.
+                    throw new OtlpFormatException(string.Create(CultureInfo.InvariantCulture, $"wire type {type} at byte {_position}"));
+            }
+        }
+
+        private void Advance(int count)
+        {
+            if (_data.Length - _position < count)
+            {
+                throw Truncated();
+            }
+            _position += count;
+        }
+
+        private readonly OtlpFormatException Truncated() =>
+            new(string.Create(CultureInfo.InvariantCulture, $"truncated at byte {_position} of {_data.Length}"));
     }
 }

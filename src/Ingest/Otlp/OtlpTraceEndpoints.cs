@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Compression;
 using Google.Protobuf;
+using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Batching;
 using MaestroSla.Ingest.Http;
 using MaestroSla.Ingest.Idempotency;
@@ -83,35 +84,32 @@ public static class OtlpTraceEndpoints
             }
         }
 
-        ExportTraceServiceRequest export;
+        // Protobuf is read in place; OTLP/JSON is parsed first and read the same way.
+        var requests = new List<RequestMetric>();
+        OtlpSpanCounts counts;
         try
         {
-            export = json
-                ? Parser.Parse<ExportTraceServiceRequest>(new StreamReader(new MemoryStream(body.GetBuffer(), 0, (int)body.Length)))
-                : ExportTraceServiceRequest.Parser.ParseFrom(bytes.Span);
+            counts = json
+                ? decoder.Decode(Parser.Parse<ExportTraceServiceRequest>(new StreamReader(new MemoryStream(body.GetBuffer(), 0, (int)body.Length))), requests)
+                : decoder.Decode(bytes.Span, requests);
         }
-        catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException or FormatException or ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (ex is OtlpFormatException or InvalidProtocolBufferException or InvalidJsonException or FormatException or ArgumentException or InvalidOperationException)
         {
             return Failure(json, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument,
                 $"The body is not an OTLP ExportTraceServiceRequest in {(json ? "JSON" : "protobuf")}: {ex.Message}");
         }
 
-        var spans = 0L;
-        foreach (var resourceSpans in export.ResourceSpans)
-        {
-            foreach (var scopeSpans in resourceSpans.ScopeSpans)
-            {
-                spans += scopeSpans.Spans.Count;
-            }
-        }
-        if (spans > options.Value.MaxSpansPerRequest)
+        if (counts.Total > options.Value.MaxSpansPerRequest)
         {
             return Failure(json, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, string.Create(CultureInfo.InvariantCulture,
-                $"At most {options.Value.MaxSpansPerRequest} spans per export (Ingest:Otlp:MaxSpansPerRequest); this one holds {spans}. Send smaller batches."));
+                $"At most {options.Value.MaxSpansPerRequest} spans per export (Ingest:Otlp:MaxSpansPerRequest); this one holds {counts.Total}. Send smaller batches."));
         }
 
         var batch = new IngestBatch(catalog);
-        var counts = decoder.AddTo(export, batch);
+        foreach (var metric in requests)
+        {
+            batch.Add(DecodedMessage.FromRequest(metric));
+        }
         var answer = new ExportTraceServiceResponse();
         if (counts.Rejected > 0)
         {
@@ -144,6 +142,17 @@ public static class OtlpTraceEndpoints
         }
         OtlpSpanDecoder.CountStored(counts);
         return Results.Bytes(answerBytes, contentType);
+    }
+
+    /// <summary>
+    /// Answers a request to /v1/traces refused before it reached the receiver (e.g. by the rate limiter) as OTLP/HTTP
+    /// wants any 4xx/5xx: a google.rpc.Status in the request's encoding. Headers such as Retry-After are the caller's.
+    /// </summary>
+    public static Task WriteRefusalAsync(HttpContext context, int httpStatus, string message)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var code = httpStatus == StatusCodes.Status429TooManyRequests ? StatusCode.ResourceExhausted : StatusCode.Unavailable;
+        return Failure(IsJson(context.Request.ContentType), httpStatus, code, message).ExecuteAsync(context);
     }
 
     private static bool IsProtobuf(string? contentType) =>

@@ -3,8 +3,10 @@ using MaestroSla.Api.Store;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Messages;
 using MaestroSla.Ingest.Kafka;
+using MaestroSla.Ingest.Otlp;
 using MaestroSla.Ingest.Storage;
 using Marten;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -14,7 +16,7 @@ namespace MaestroSla.Tests.Infrastructure;
 /// <summary>One test's database, topic and consumer group, with real consumers started and stopped at will.</summary>
 public sealed class IngestHarness : IAsyncDisposable
 {
-    private readonly List<TelemetryConsumer> _consumers = [];
+    private readonly List<BackgroundService> _consumers = [];
 
     private IngestHarness(ServicesFixture services, string connectionString, string topic, int partitions, DocumentStore store)
     {
@@ -78,6 +80,28 @@ public sealed class IngestHarness : IAsyncDisposable
             progress,
             TimeProvider.System,
             Logs.CreateLogger<TelemetryConsumer>());
+        _consumers.Add(consumer);
+        await consumer.StartAsync(CancellationToken.None);
+        return (consumer, progress);
+    }
+
+    /// <summary>An OTLP consumer built as the ingest host builds it, reading this harness's topic as Kafka:OtlpTopic.</summary>
+    public async Task<(OtlpTraceConsumer Consumer, IngestProgress Progress)> StartOtlpConsumerAsync()
+    {
+        var settings = ConsumerOptions();
+        settings.OtlpTopic = Topic;
+        settings.Topic = Topic + ".json";
+        var options = Options.Create(settings);
+        var progress = new IngestProgress();
+        var consumer = new OtlpTraceConsumer(
+            options,
+            new KafkaBootstrap(options, Logs.CreateLogger<KafkaBootstrap>()),
+            new OtlpSpanDecoder(new ContractLimits(), TimeProvider.System),
+            Store,
+            new IngestBatchWriter(Store),
+            progress,
+            TimeProvider.System,
+            Logs.CreateLogger<OtlpTraceConsumer>());
         _consumers.Add(consumer);
         await consumer.StartAsync(CancellationToken.None);
         return (consumer, progress);
