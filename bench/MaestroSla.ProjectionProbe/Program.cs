@@ -20,7 +20,8 @@ using Npgsql;
 //
 // Options: --series N (N/100 services × 100 endpoints), --shards K (Projections:RollupShards), --page B (the daemon's
 // BatchSize; hopper 4×B), --bursts M (minutes 0..M-1 of one hour), --commits C (commits per burst),
-// --only-rollups (no other async projection, so the overlap line reads cleanly with --shards 1).
+// --only-rollups (no other async projection, so the overlap line reads cleanly with --shards 1),
+// --shared-buffers-mb S (PostgreSQL's shared_buffers; its default is 128 MB).
 // The embedded PostgreSQL is durable (fsync on) in a temporary directory removed afterwards.
 //
 // Every database round trip is timed through Npgsql's ActivitySource and put in a bucket by its SQL; the fold is the
@@ -40,7 +41,7 @@ finally
     Directory.Delete(dataDirectory, recursive: true);
 }
 
-internal sealed record Arguments(int Series, int Shards, int Page, int Bursts, int Commits, bool SkipOthers)
+internal sealed record Arguments(int Series, int Shards, int Page, int Bursts, int Commits, bool SkipOthers, int SharedBuffersMb)
 {
     public static Arguments Parse(string[] args)
     {
@@ -51,7 +52,7 @@ internal sealed record Arguments(int Series, int Shards, int Page, int Bursts, i
         }
         return new Arguments(
             Value("--series", 10_000), Value("--shards", 2), Value("--page", 500), Value("--bursts", 3), Value("--commits", 2),
-            Array.IndexOf(args, "--only-rollups") >= 0);
+            Array.IndexOf(args, "--only-rollups") >= 0, Value("--shared-buffers-mb", 0));
     }
 }
 
@@ -64,6 +65,26 @@ internal static class Probe
         var cpuModel = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
         Console.WriteLine($"CPU {cpuModel}, {Environment.ProcessorCount} cores; series {arguments.Series}, shards {arguments.Shards}, " +
             $"page {arguments.Page}, bursts {arguments.Bursts}, commits per burst {arguments.Commits}");
+
+        if (arguments.SharedBuffersMb > 0)
+        {
+            // PostgreSQL's default is 128 MB; at 50,000 series an hour's rollups and indexes outgrow it.
+            await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var command = new NpgsqlCommand($"alter system set shared_buffers = '{arguments.SharedBuffersMb}MB'", connection);
+                await command.ExecuteNonQueryAsync();
+            }
+            NpgsqlConnection.ClearAllPools();
+            await postgres.StopAsync();
+            await postgres.StartAgainAsync();
+        }
+        await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("select current_setting('shared_buffers') || ', max_wal_size ' || current_setting('max_wal_size')", connection);
+            Console.WriteLine($"PostgreSQL shared_buffers {await command.ExecuteScalarAsync()}");
+        }
 
         var timings = new Timings();
         using var listener = timings.Listen();
