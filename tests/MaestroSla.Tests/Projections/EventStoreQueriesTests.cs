@@ -1,5 +1,6 @@
 using MaestroSla.Api.Store;
 using MaestroSla.Contracts.Events;
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Projections.EventStore;
 using MaestroSla.Sla.Targets;
 using MaestroSla.Tests.Infrastructure;
