@@ -109,13 +109,14 @@ public sealed class EventStoreQueriesTests(ServicesFixture services)
     private static async Task<List<string>> CatalogueAsync(Npgsql.NpgsqlConnection connection)
     {
         await using var command = new Npgsql.NpgsqlCommand(
-            $"select service || ' ' || endpoint from {MaestroStore.Schema}.{SeriesCatalogTable.Name} order by 1 collate \"C\"", connection);
+            $"select service || ' ' || endpoint from {MaestroStore.Schema}.{SeriesCatalogTable.Name}", connection);
         var rows = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             rows.Add(reader.GetString(0));
         }
+        rows.Sort(StringComparer.Ordinal);
         return rows;
     }
 
