@@ -237,7 +237,7 @@ internal static class LoadGenerator
         return config;
     }
 
-    public static TrafficShape Shape(BenchOptions options) => new(
+    public static LoadShape Shape(BenchOptions options) => new(
         options.Services, options.EndpointsPerService, options.ErrorRate, TimeSpan.FromHours(options.SpanHours), options.Timestamps, options.Seed);
 
     private static void Reply(string line)

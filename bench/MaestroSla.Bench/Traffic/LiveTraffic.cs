@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MaestroSla.Contracts.Messages;
 using MaestroSla.Local.Traffic;
 
 namespace MaestroSla.Bench.Traffic;
@@ -12,8 +13,9 @@ namespace MaestroSla.Bench.Traffic;
 /// <remarks>Not thread-safe: <see cref="Message"/> returns the same buffers over and over.</remarks>
 internal sealed class LiveTraffic
 {
-    private const int TimestampLength = 24; // yyyy-MM-ddTHH:mm:ss.fffZ
+    private const int TimestampLength = TelemetryWriter.MillisecondTimestampLength; // yyyy-MM-ddTHH:mm:ss.fffZ
     private const int LatencyWidth = 9;     // right-aligned, padded with spaces (JSON allows them before a value)
+    private const double LatencyPlaceholder = 99999.999; // LatencyWidth characters as JSON
     private const int LatencyPool = 4096;
 
     private readonly byte[][] _templates;
@@ -44,29 +46,33 @@ internal sealed class LiveTraffic
             for (var e = 0; e < endpoints; e++)
             {
                 var i = (s * endpoints) + e;
-                var head = string.Create(CultureInfo.InvariantCulture,
-                    $"{{\"v\":1,\"type\":\"request\",\"service\":\"{service}\",\"endpoint\":\"GET /{service}/op-{e:000}\",\"latencyMs\":");
-                var status = head + new string(' ', LatencyWidth) + ",\"status\":";
-                var ts = status + "200,\"ts\":\"";
-                _templates[i] = Encoding.UTF8.GetBytes(ts + new string('0', TimestampLength) + "\"}");
-                _latencyAt[i] = Encoding.UTF8.GetByteCount(head);
-                _statusAt[i] = Encoding.UTF8.GetByteCount(status);
-                _timestampAt[i] = Encoding.UTF8.GetByteCount(ts);
+                // Written with a placeholder latency as wide as the field: a shorter one is patched in right-aligned,
+                // after spaces (JSON allows them before a value).
+                var template = TelemetryWriter.Request(
+                    service, string.Create(CultureInfo.InvariantCulture, $"GET /{service}/op-{e:000}"), LatencyPlaceholder, 200, DateTimeOffset.UnixEpoch);
+                _templates[i] = template;
+                _latencyAt[i] = template.AsSpan().IndexOf("99999.999"u8);
+                _statusAt[i] = template.AsSpan().IndexOf("\"status\":200"u8) + "\"status\":"u8.Length;
+                _timestampAt[i] = template.Length - TimestampLength - 2;
                 _keys[i] = key;
             }
         }
-        var random = new Random(seed);
+        // Lognormal around 40 ms, as the other traffic of the benchmark; errors at fixed positions of a 1,000-message
+        // cycle, so that the count produced is known without counting.
+        var drawn = new TrafficGenerator(new TrafficShape([TrafficService.Of("live", ["GET /live"], medianMs: 40, errorRate)], seed)
+        {
+            LatencySigma = 0.6,
+            MaxLatencyMs = 60_000,
+        }).Requests(LatencyPool, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddDays(1)).ToArray();
         for (var i = 0; i < LatencyPool; i++)
         {
-            // Lognormal around 40 ms, as the other traffic of the benchmark.
-            var ms = Math.Min(60_000, 40 * Math.Exp(0.6 * random.Gaussian()));
+            var ms = drawn[i].LatencyMicros / 1000.0;
             _latencies[i] = Encoding.ASCII.GetBytes(ms.ToString("0.###", CultureInfo.InvariantCulture).PadLeft(LatencyWidth));
         }
-        // Errors at fixed positions of a 1,000-message cycle, so that the count produced is known without counting.
         _errorAt = new bool[1000];
         for (var i = 0; i < _errorAt.Length; i++)
         {
-            _errorAt[i] = random.NextDouble() < errorRate;
+            _errorAt[i] = drawn[i].IsError;
         }
         AverageBytes = _templates.Average(t => (double)t.Length);
     }

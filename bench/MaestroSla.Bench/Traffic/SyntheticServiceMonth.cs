@@ -12,22 +12,39 @@ namespace MaestroSla.Bench.Traffic;
 /// </summary>
 internal sealed class SyntheticServiceMonth
 {
-    private readonly int _endpointsPerService;
-    private readonly double _requestsPerEndpointMinute;
     private readonly string[] _services;
     private readonly string[][] _endpoints;
-    private readonly (DateTimeOffset Start, DateTimeOffset End)[][] _outages;
-    private readonly Random _random;
+    private readonly TrafficGenerator _traffic;
 
     public SyntheticServiceMonth(DateTimeOffset month, int services, int endpointsPerService, long requests, int seed)
     {
         Month = month;
-        _endpointsPerService = endpointsPerService;
-        _random = new Random(seed);
+        var perEndpointMinute = (double)requests / (Hours * 60 * services * endpointsPerService);
+        var endpoints = Enumerable.Range(1, endpointsPerService).Select(e => $"GET /api/v1/resource-{e}").ToArray();
+        // Two outages a month per service, at a seeded time of their day.
+        var outageAt = new Random(seed);
+        var outages = new List<TrafficOutage>();
+        for (var s = 0; s < services; s++)
+        {
+            foreach (var (day, minutes) in new[] { (3 + (s % 10), 17), (15 + (s % 12), 42) })
+            {
+                var start = month.AddDays(day).AddMinutes(outageAt.Next(24 * 60));
+                outages.Add(new TrafficOutage(s, start, start.AddMinutes(minutes), "deploy"));
+            }
+        }
         _services = [.. Enumerable.Range(1, services).Select(s => $"service-{s:00}")];
-        _endpoints = [.. _services.Select(_ => Enumerable.Range(1, endpointsPerService).Select(e => $"GET /api/v1/resource-{e}").ToArray())];
-        _requestsPerEndpointMinute = (double)requests / (Hours * 60 * services * endpointsPerService);
-        _outages = [.. _services.Select((_, s) => new[] { Outage(3 + (s % 10), 17), Outage(15 + (s % 12), 42) })];
+        _endpoints = [.. _services.Select(_ => endpoints)];
+        var shape = new TrafficShape(
+            [.. _services.Select((name, s) => TrafficService.Of(name, endpoints, medianMs: 20 + (s * 7), errorRate: 0.01, perEndpointMinute))],
+            seed)
+        {
+            LatencySigma = 0.6,
+            // Busiest at 15:00 UTC, quietest at 03:00.
+            Load = at => 1 + (0.5 * Math.Sin(((at.Hour * 60) + at.Minute - 540) * Math.PI / 720)),
+            Outages = outages,
+            HealthCheckMinutes = 5,
+        };
+        _traffic = new TrafficGenerator(shape);
     }
 
     public DateTimeOffset Month { get; }
@@ -46,47 +63,14 @@ internal sealed class SyntheticServiceMonth
     public void AddHour(int hour, IngestBatch batch)
     {
         var hourStart = Month.AddHours(hour);
-        for (var s = 0; s < _services.Length; s++)
+        foreach (var message in _traffic.Minutes(hourStart, hourStart.AddHours(1)))
         {
-            var service = _services[s];
-            var medianMs = 20 + (s * 7);
-            for (var minute = 0; minute < 60; minute++)
+            batch.Add(message);
+            if (message.Kind == MessageKind.Request)
             {
-                var at = hourStart.AddMinutes(minute);
-                // Busiest at 15:00 UTC, quietest at 03:00.
-                var wave = 1 + (0.5 * Math.Sin(((at.Hour * 60) + minute - 540) * Math.PI / 720));
-                for (var e = 0; e < _endpointsPerService; e++)
-                {
-                    var count = (int)Math.Round(_requestsPerEndpointMinute * wave * (0.8 + (0.4 * _random.NextDouble())));
-                    for (var i = 0; i < count; i++)
-                    {
-                        var latencyMicros = (long)(medianMs * 1000 * Math.Exp(0.6 * _random.Gaussian()));
-                        var isError = _random.NextDouble() < 0.01;
-                        batch.Add(DecodedMessage.FromRequest(new RequestMetric(
-                            service, _endpoints[s][e], latencyMicros, isError ? 503 : 200, isError, at.AddMilliseconds(_random.Next(60_000)))));
-                        Requests++;
-                        Errors += isError ? 1 : 0;
-                    }
-                }
-                if (minute % 5 == 0)
-                {
-                    var down = Array.Exists(_outages[s], o => at >= o.Start && at < o.End);
-                    batch.Add(DecodedMessage.FromHealth(new HealthResult(service, "database", down ? HealthState.Unhealthy : HealthState.Healthy, 2.5, at)));
-                }
-            }
-            foreach (var (start, end) in _outages[s])
-            {
-                if (start >= hourStart && start < hourStart.AddHours(1))
-                {
-                    batch.Add(DecodedMessage.FromDowntime(new DowntimeInterval(service, start, end, "deploy")));
-                }
+                Requests++;
+                Errors += message.Request.IsError ? 1 : 0;
             }
         }
-    }
-
-    private (DateTimeOffset Start, DateTimeOffset End) Outage(int day, int minutes)
-    {
-        var start = Month.AddDays(day).AddMinutes(_random.Next(24 * 60));
-        return (start, start.AddMinutes(minutes));
     }
 }

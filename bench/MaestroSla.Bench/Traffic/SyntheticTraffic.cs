@@ -4,8 +4,8 @@ using MaestroSla.Local.Traffic;
 
 namespace MaestroSla.Bench.Traffic;
 
-/// <summary>The traffic's shape; the same shape and seed always give the same messages (timestamps aside).</summary>
-internal sealed record TrafficShape(
+/// <summary>The load's shape; the same shape and seed always give the same messages (timestamps aside).</summary>
+internal sealed record LoadShape(
     int Services, int EndpointsPerService, double ErrorRate, TimeSpan Span, TimestampOrder Order, int Seed);
 
 /// <summary>
@@ -44,7 +44,7 @@ internal sealed class SyntheticTraffic
 
     /// <param name="end">The newest timestamp (UTC); the oldest is <c>end - shape.Span</c>.</param>
     /// <param name="count">Messages the caller will ask for: ordered timestamps spread them over the span.</param>
-    public SyntheticTraffic(TrafficShape shape, DateTimeOffset end, long count)
+    public SyntheticTraffic(LoadShape shape, DateTimeOffset end, long count)
     {
         ArgumentNullException.ThrowIfNull(shape);
         _order = shape.Order;
@@ -53,33 +53,40 @@ internal sealed class SyntheticTraffic
         _count = Math.Max(1, count);
 
         var random = new Random(shape.Seed);
-        var endpoints = new (string Service, string Endpoint, double MedianMs)[shape.Services * shape.EndpointsPerService];
+        var services = new TrafficService[shape.Services];
         for (var s = 0; s < shape.Services; s++)
         {
             var service = s < ServiceNames.Length ? ServiceNames[s] : string.Create(CultureInfo.InvariantCulture, $"service-{s}");
+            var endpoints = new TrafficEndpoint[shape.EndpointsPerService];
             for (var e = 0; e < shape.EndpointsPerService; e++)
             {
                 var endpoint = e < EndpointShapes.Length
                     ? string.Format(CultureInfo.InvariantCulture, EndpointShapes[e], service)
                     : string.Create(CultureInfo.InvariantCulture, $"GET /{service}/op-{e}");
-                endpoints[(s * shape.EndpointsPerService) + e] = (service, endpoint, 8 + (random.NextDouble() * 150));
+                endpoints[e] = new TrafficEndpoint(endpoint, 8 + (random.NextDouble() * 150));
             }
+            services[s] = new TrafficService(service, endpoints, shape.ErrorRate);
         }
-
-        long bytes = 0;
-        for (var t = 0; t < PoolSize; t++)
+        var traffic = new TrafficGenerator(new TrafficShape(services, shape.Seed)
         {
-            var (service, endpoint, medianMs) = endpoints[random.Next(endpoints.Length)];
-            var latencyMs = Math.Min(60_000, medianMs * Math.Exp(0.6 * random.Gaussian()));
-            var isError = random.NextDouble() < shape.ErrorRate;
-            var status = isError ? (random.Next(2) == 0 ? 500 : 503) : 200;
-            // The writer puts the timestamp last, at millisecond precision for a whole-millisecond time: `…"ts":"<24>"}`.
-            var template = TelemetryWriter.Request(service, endpoint, Distributions.WireMilliseconds(latencyMs), status, DateTimeOffset.UnixEpoch);
+            LatencySigma = 0.6,
+            MaxLatencyMs = 60_000,
+            ErrorStatuses = [500, 503],
+        });
+
+        // The pool's timestamps are placeholders (Message patches them), whole milliseconds so that the writer puts
+        // 24 characters last: `…"ts":"<24>"}`.
+        long bytes = 0;
+        var t = 0;
+        foreach (var request in traffic.Requests(PoolSize, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddDays(1)))
+        {
+            var template = TrafficGenerator.Encode(request);
             _templates[t] = template;
             _timestampAt[t] = template.Length - TimestampLength - 2;
-            _isError[t] = isError;
+            _isError[t] = request.IsError;
             _disorderTicks[t] = (long)(random.NextDouble() * MaxDisorderTicks);
             bytes += template.Length;
+            t++;
         }
         AverageBytes = (double)bytes / PoolSize;
     }

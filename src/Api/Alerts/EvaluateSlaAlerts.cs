@@ -1,4 +1,5 @@
 using JasperFx;
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Sla.Services;
 using MaestroSla.Sla.Targets;
 using Marten;

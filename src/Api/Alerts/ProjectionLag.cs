@@ -1,4 +1,4 @@
-using MaestroSla.Projections.EventStore;
+using MaestroSla.EventStore;
 using MaestroSla.Sla.Reports;
 using Marten;
 

@@ -1,5 +1,5 @@
+using MaestroSla.EventStore;
 using MaestroSla.Ingest.Storage;
-using MaestroSla.Projections.EventStore;
 using Marten;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;

@@ -4,7 +4,7 @@ using BitFaster.Caching.Atomic;
 using BitFaster.Caching.Lfu;
 using BitFaster.Caching.Lru;
 using MaestroSla.Contracts.Reports;
-using MaestroSla.Projections.EventStore;
+using MaestroSla.EventStore;
 using MaestroSla.Sla.Reports;
 using MaestroSla.Sla.Targets;
 using Marten;

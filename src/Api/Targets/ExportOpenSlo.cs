@@ -2,6 +2,7 @@ using System.Security.Claims;
 using MaestroSla.Api.Reports;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Sla.Reports;
 using MaestroSla.Sla.Targets;
 using Marten;

@@ -1,10 +1,9 @@
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Sla.Targets;
 using Marten;
 using Wolverine.Http;
 
 namespace MaestroSla.Api.Targets;
-
-public sealed record ImportedTargets(string Service, SlaTargets Targets);
 
 /// <summary>
 /// Sets the targets of every service named in an OpenSLO v1 YAML body (as exported), all or nothing: a document that

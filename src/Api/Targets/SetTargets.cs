@@ -1,5 +1,6 @@
 using MaestroSla.Api.Reports;
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Sla.Targets;
 using Marten;
 using Microsoft.AspNetCore.Mvc;

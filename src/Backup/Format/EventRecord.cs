@@ -5,7 +5,7 @@ using NpgsqlTypes;
 namespace MaestroSla.Backup.Format;
 
 /// <summary>
-/// One row of mt_events as a line of an events segment. The event body is kept as the raw JSON Marten stored
+/// One row of Marten's events table as a line of an events segment. The event body is kept as the raw JSON Marten stored
 /// (never deserialized), so a backup and a restore cost a copy, not a round trip through the event types.
 /// </summary>
 /// <remarks>

@@ -1,3 +1,4 @@
+using MaestroSla.EventStore;
 using MaestroSla.Ingest.Storage;
 using Marten;
 using Npgsql;
@@ -7,10 +8,10 @@ namespace MaestroSla.Backup.Format;
 /// <summary>Where a store keeps what a backup reads and a restore writes, resolved from its configuration.</summary>
 internal sealed record StoreTables(string EventSchema, string Schema, string DeadLetterTable)
 {
-    public string Events => $"{EventSchema}.mt_events";
-    public string Streams => $"{EventSchema}.mt_streams";
-    public string Progression => $"{EventSchema}.mt_event_progression";
-    public string EventSequence => $"{EventSchema}.mt_events_sequence";
+    public string Events => EventStoreQueries.EventsTable(EventSchema);
+    public string Streams => EventStoreQueries.StreamsTable(EventSchema);
+    public string Progression => EventStoreQueries.ProgressionTable(EventSchema);
+    public string EventSequence => EventStoreQueries.EventSequence(EventSchema);
     public string KafkaOffsets => $"{Schema}.{StoredKafkaOffsets.TableName}";
     public string KafkaOffsetHistory => $"{Schema}.{StoredKafkaOffsets.HistoryTableName}";
 
@@ -20,14 +21,15 @@ internal sealed record StoreTables(string EventSchema, string Schema, string Dea
         store.Options.FindOrResolveDocumentType(typeof(DeadLetter)).TableName.QualifiedName);
 
     /// <summary>
-    /// The columns mt_events has in this database: Marten adds optional ones (headers, correlation ids …) by
+    /// The columns the events table has in this database: Marten adds optional ones (headers, correlation ids …) by
     /// configuration, and a backup carries exactly those present.
     /// </summary>
     public async Task<HashSet<string>> EventColumnsAsync(NpgsqlConnection connection, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
-            "select column_name from information_schema.columns where table_schema = $1 and table_name = 'mt_events'", connection);
+            "select column_name from information_schema.columns where table_schema = $1 and table_name = $2", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = EventSchema });
+        command.Parameters.Add(new NpgsqlParameter { Value = EventStoreQueries.EventsTableName });
         var columns = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

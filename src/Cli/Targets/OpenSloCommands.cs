@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using MaestroSla.Contracts.Targets;
 using Spectre.Console;
 
 namespace MaestroSla.Cli.Commands;
@@ -66,6 +67,4 @@ internal static class OpenSloCommands
     private static readonly string[] Columns = ["uptime %", "availability %", "P95 ms", "P99 ms", "error rate %"];
 
     private static string N(double value) => value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture);
-
-    private sealed record ImportedTargets(string Service, Targets Targets);
 }

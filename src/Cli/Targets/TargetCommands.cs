@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using MaestroSla.Contracts.Targets;
 using Spectre.Console;
 
 namespace MaestroSla.Cli.Commands;
@@ -63,12 +64,14 @@ internal static class TargetCommands
             using var api = context.Connect(parse);
             var name = parse.GetValue(service)!;
             var current = (await api.GetAsync<EffectiveTargets>(PathFor(name), ct)).Targets;
-            var wanted = new Targets(
-                parse.GetValue(uptime) ?? current.UptimePercent,
-                parse.GetValue(availability) ?? current.AvailabilityPercent,
-                parse.GetValue(p95) ?? current.P95Ms,
-                parse.GetValue(p99) ?? current.P99Ms,
-                parse.GetValue(errorRate) ?? current.ErrorRatePercent);
+            var wanted = new SlaTargets
+            {
+                UptimePercent = parse.GetValue(uptime) ?? current.UptimePercent,
+                AvailabilityPercent = parse.GetValue(availability) ?? current.AvailabilityPercent,
+                P95Ms = parse.GetValue(p95) ?? current.P95Ms,
+                P99Ms = parse.GetValue(p99) ?? current.P99Ms,
+                ErrorRatePercent = parse.GetValue(errorRate) ?? current.ErrorRatePercent,
+            };
             var (body, _, _) = await api.SendJsonAsync(HttpMethod.Put, PathFor(name), wanted, ct);
             Print(context.Console, name, JsonSerializer.Deserialize<EffectiveTargets>(body, ApiClient.Json)!);
             return 0;

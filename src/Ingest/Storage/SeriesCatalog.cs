@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using MaestroSla.Contracts.Events;
+using MaestroSla.EventStore;
 using Npgsql;
 using Weasel.Postgresql;
 using Weasel.Postgresql.Tables;
@@ -131,25 +132,7 @@ public sealed class SeriesCatalog
     /// </summary>
     public async Task LoadAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
     {
-        await using (var fill = connection.CreateCommand())
-        {
-            fill.CommandText =
-                $"""
-                 insert into {schema}.{SeriesCatalogTable.Name} (service, endpoint, first_stored_at)
-                 select data->>'Service', coalesce(data->>'Endpoint', '{SeriesCatalogTable.ServiceRow}'), min(timestamp)
-                 from {schema}.mt_events
-                 where type in ('requests_recorded', 'downtime_recorded', 'health_checked')
-                   and not exists (select 1 from {schema}.{SeriesCatalogTable.Name})
-                 group by 1, 2
-                 union all
-                 select distinct data->>'Service', '{SeriesCatalogTable.ServiceRow}', min(timestamp)
-                 from {schema}.mt_events
-                 where type = 'requests_recorded' and not exists (select 1 from {schema}.{SeriesCatalogTable.Name})
-                 group by 1
-                 on conflict do nothing
-                 """;
-            await fill.ExecuteNonQueryAsync(ct);
-        }
+        await EventStoreQueries.FillSeriesCatalogAsync(connection, schema, ct);
         await using var command = connection.CreateCommand();
         command.CommandText = $"select service, endpoint from {schema}.{SeriesCatalogTable.Name}";
         var rows = new List<(string, string)>();

@@ -12,14 +12,12 @@ namespace MaestroSla.Local.Demo;
 /// </summary>
 public sealed class SyntheticMonth(DateTimeOffset monthStart, int seed = 20261127)
 {
-    public sealed record ServiceProfile(string Name, string[] Endpoints, double MedianMs, double RequestsPerMinute, double ErrorRate);
-
-    public static readonly ServiceProfile[] Services =
+    public static readonly TrafficService[] Services =
     [
-        new("checkout", ["POST /cart/checkout", "GET /cart"], MedianMs: 60, RequestsPerMinute: 6, ErrorRate: 0.0004),
-        new("search", ["GET /search", "GET /suggest"], MedianMs: 35, RequestsPerMinute: 9, ErrorRate: 0.0002),
-        new("payments", ["POST /payments", "GET /payments/{id}"], MedianMs: 90, RequestsPerMinute: 4, ErrorRate: 0.0006),
-        new("catalog", ["GET /products", "GET /products/{id}"], MedianMs: 25, RequestsPerMinute: 8, ErrorRate: 0.0001),
+        TrafficService.Of("checkout", ["POST /cart/checkout", "GET /cart"], medianMs: 60, errorRate: 0.0004, requestsPerMinute: 6),
+        TrafficService.Of("search", ["GET /search", "GET /suggest"], medianMs: 35, errorRate: 0.0002, requestsPerMinute: 9),
+        TrafficService.Of("payments", ["POST /payments", "GET /payments/{id}"], medianMs: 90, errorRate: 0.0006, requestsPerMinute: 4),
+        TrafficService.Of("catalog", ["GET /products", "GET /products/{id}"], medianMs: 25, errorRate: 0.0001, requestsPerMinute: 8),
     ];
 
     public DateTimeOffset Start { get; } = monthStart;
@@ -32,40 +30,14 @@ public sealed class SyntheticMonth(DateTimeOffset monthStart, int seed = 2026112
     public List<byte[]> Day(int day, out long requests)
     {
         requests = 0;
-        var random = new Random(seed + day);
         var messages = new List<byte[]>(100_000);
         var dayStart = Start.AddDays(day);
-        for (var s = 0; s < Services.Length; s++)
+        // A generator per day, seeded by the day: any day can be made alone, and always the same.
+        var traffic = new TrafficGenerator(Shape() with { Seed = seed + day });
+        foreach (var message in traffic.Minutes(dayStart, dayStart.AddDays(1)))
         {
-            var service = Services[s];
-            for (var minute = 0; minute < 1440; minute++)
-            {
-                var at = dayStart.AddMinutes(minute);
-                var wave = 1 + (0.6 * Math.Sin((minute - 360) * Math.PI / 720));
-                var slow = IsSlow(s, day, minute) ? 4.0 : 1.0;
-                var errorRate = IsErrorBurst(s, day, minute) ? 0.05 : service.ErrorRate;
-                foreach (var endpoint in service.Endpoints)
-                {
-                    var count = random.Poisson(service.RequestsPerMinute * wave);
-                    for (var i = 0; i < count; i++)
-                    {
-                        var ts = at.AddMilliseconds(random.Next(60_000));
-                        var latency = service.MedianMs * slow * Math.Exp(0.55 * random.Gaussian());
-                        var status = random.NextDouble() < errorRate ? 503 : 200;
-                        messages.Add(TelemetryWriter.Request(service.Name, endpoint, Distributions.WireMilliseconds(latency), status, ts));
-                        requests++;
-                    }
-                }
-                if (minute % 5 == 0)
-                {
-                    var unhealthy = DowntimeOf(s, day).Any(d => at >= d.Start && at < d.End);
-                    messages.Add(TelemetryWriter.Health(service.Name, "database", unhealthy ? "unhealthy" : "healthy", Distributions.WireMilliseconds(1 + random.NextDouble() * 4), at));
-                }
-            }
-            foreach (var (start, end, reason) in DowntimeOf(s, day))
-            {
-                messages.Add(TelemetryWriter.Downtime(service.Name, start, end, reason));
-            }
+            messages.Add(TrafficGenerator.Encode(message));
+            requests += message.Kind == MessageKind.Request ? 1 : 0;
         }
         if (day == 3)
         {
@@ -76,6 +48,27 @@ public sealed class SyntheticMonth(DateTimeOffset monthStart, int seed = 2026112
         return messages;
     }
 
+    /// <summary>
+    /// The month's traffic: a daily wave (busiest at noon UTC), two hours of slowness for each service on a few days,
+    /// half-hour error bursts, deployments that a second monitor reports overlapping, one long provider outage, and a
+    /// database health check every five minutes.
+    /// </summary>
+    public TrafficShape Shape() => new(Services, seed)
+    {
+        LatencySigma = 0.55,
+        Load = at => 1 + (0.6 * Math.Sin((MinuteOfDay(at) - 360) * Math.PI / 720)),
+        Conditions = (service, at) => new TrafficConditions(
+            Slowdown: IsSlow(service, DayOf(at), MinuteOfDay(at)) ? 4.0 : 1.0,
+            ErrorRate: IsErrorBurst(service, DayOf(at), MinuteOfDay(at)) ? 0.05 : null),
+        Outages = Outages(),
+        HealthCheckMinutes = 5,
+        HealthComponent = "database",
+    };
+
+    private int DayOf(DateTimeOffset at) => (int)((at - Start).Ticks / TimeSpan.TicksPerDay);
+
+    private static int MinuteOfDay(DateTimeOffset at) => (int)(at.UtcTicks % TimeSpan.TicksPerDay / TimeSpan.TicksPerMinute);
+
     // Two hours of slowness for each service on a few days, at different times of day.
     private static bool IsSlow(int service, int day, int minute) =>
         day % 9 == service + 2 && minute >= 600 + (service * 90) && minute < 720 + (service * 90);
@@ -83,25 +76,30 @@ public sealed class SyntheticMonth(DateTimeOffset monthStart, int seed = 2026112
     private static bool IsErrorBurst(int service, int day, int minute) =>
         day % 11 == service + 4 && minute >= 900 && minute < 930;
 
-    private List<(DateTimeOffset Start, DateTimeOffset End, string Reason)> DowntimeOf(int service, int day)
+    private List<TrafficOutage> Outages()
     {
-        var dayStart = Start.AddDays(day);
-        var list = new List<(DateTimeOffset, DateTimeOffset, string)>();
-        if (day % 10 == service + 1)
+        var list = new List<TrafficOutage>();
+        for (var day = 0; day < Days; day++)
         {
-            var start = dayStart.AddHours(3 + service).AddMinutes(17);
-            list.Add((start, start.AddMinutes(7 + (service * 3)).AddSeconds(20), "deployment"));
-            // A second monitor reports an overlapping window for the same outage.
-            list.Add((start.AddMinutes(2), start.AddMinutes(9 + (service * 3)), "synthetic probe"));
-        }
-        if (service == 2 && day == 17)
-        {
-            var start = dayStart.AddHours(21);
-            list.Add((start, start.AddMinutes(26), "payment provider outage"));
+            var dayStart = Start.AddDays(day);
+            for (var service = 0; service < Services.Length; service++)
+            {
+                if (day % 10 == service + 1)
+                {
+                    var start = dayStart.AddHours(3 + service).AddMinutes(17);
+                    list.Add(new(service, start, start.AddMinutes(7 + (service * 3)).AddSeconds(20), "deployment"));
+                    // A second monitor reports an overlapping window for the same outage.
+                    list.Add(new(service, start.AddMinutes(2), start.AddMinutes(9 + (service * 3)), "synthetic probe"));
+                }
+                if (service == 2 && day == 17)
+                {
+                    var start = dayStart.AddHours(21);
+                    list.Add(new(service, start, start.AddMinutes(26), "payment provider outage"));
+                }
+            }
         }
         return list;
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
 }

@@ -1,6 +1,6 @@
 namespace MaestroSla.Local.Traffic;
 
-/// <summary>The random shapes the demo, the tests and the benchmarks draw their seeded traffic from.</summary>
+/// <summary>The random draws behind <see cref="TrafficGenerator"/> (and the micro-benchmarks' inputs).</summary>
 public static class Distributions
 {
     /// <summary>A standard normal draw (Box–Muller); latencies are lognormal: median × e^(σ·Gaussian).</summary>
@@ -10,6 +10,12 @@ public static class Distributions
     /// <summary>How many events happen in an interval whose mean count is <paramref name="mean"/> (Knuth's method).</summary>
     public static int Poisson(this Random random, double mean)
     {
+        if (mean > 500)
+        {
+            // e^-mean underflows past ~745, and Knuth's method costs a draw per event: the normal approximation is
+            // as good as exact this far out.
+            return (int)Math.Max(0, Math.Round(mean + (Math.Sqrt(mean) * random.Gaussian())));
+        }
         var limit = Math.Exp(-mean);
         var product = random.NextDouble();
         var count = 0;

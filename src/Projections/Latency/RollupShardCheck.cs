@@ -1,5 +1,5 @@
 using JasperFx.Events.Projections;
-using MaestroSla.Projections.EventStore;
+using MaestroSla.EventStore;
 using Marten;
 
 namespace MaestroSla.Projections.Latency;

@@ -1,4 +1,4 @@
-using MaestroSla.Projections.EventStore;
+using MaestroSla.EventStore;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Sla.Services;
 using MaestroSla.Sla.Targets;

@@ -1,5 +1,5 @@
 using JasperFx.Events.Projections;
-using MaestroSla.Projections.EventStore;
+using MaestroSla.EventStore;
 using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Uptime;

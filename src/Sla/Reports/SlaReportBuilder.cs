@@ -2,6 +2,7 @@ using JasperFx.Events;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
 using MaestroSla.Contracts.Reports;
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Maintenance;

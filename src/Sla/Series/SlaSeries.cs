@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using MaestroSla.Contracts.Latency;
 using MaestroSla.Contracts.Reports;
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Sla.Reports;
 using MaestroSla.Sla.Targets;

@@ -1,4 +1,4 @@
-using MaestroSla.Projections.EventStore;
+using MaestroSla.EventStore;
 using Marten;
 
 namespace MaestroSla.Sla.Services;

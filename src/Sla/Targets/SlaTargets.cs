@@ -1,26 +1,8 @@
 using JasperFx.Events;
+using MaestroSla.Contracts.Targets;
 using Marten;
 
 namespace MaestroSla.Sla.Targets;
-
-/// <summary>What a service promises. Defaults are the ones users of the original platform know.</summary>
-public sealed record SlaTargets
-{
-    public double UptimePercent { get; init; } = 99.9;
-    public double AvailabilityPercent { get; init; } = 99.95;
-    public double P95Ms { get; init; } = 200;
-    public double P99Ms { get; init; } = 500;
-    public double ErrorRatePercent { get; init; } = 0.1;
-
-    /// <summary>Null when the targets make sense, else what is wrong with them.</summary>
-    public string? Problem() =>
-        UptimePercent is <= 0 or > 100 ? "uptimePercent must be in (0, 100]"
-        : AvailabilityPercent is <= 0 or > 100 ? "availabilityPercent must be in (0, 100]"
-        : P95Ms <= 0 || !double.IsFinite(P95Ms) ? "p95Ms must be a positive number"
-        : P99Ms <= 0 || !double.IsFinite(P99Ms) ? "p99Ms must be a positive number"
-        : ErrorRatePercent is < 0 or > 100 ? "errorRatePercent must be in [0, 100]"
-        : null;
-}
 
 /// <summary>An analyst or operator set a service's targets through the API. Reports as of T use the targets of T.</summary>
 public sealed record SlaTargetsSet(string Service, SlaTargets Targets);
@@ -37,8 +19,6 @@ public sealed class SlaOptions
     /// <summary>A component failing this many consecutive checks is down from the first of them.</summary>
     public int HealthFailureThreshold { get; set; } = 3;
 }
-
-public sealed record EffectiveTargets(SlaTargets Targets, string Source);
 
 public static class SlaTargetStreams
 {

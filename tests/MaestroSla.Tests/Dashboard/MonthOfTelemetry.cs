@@ -17,7 +17,7 @@ namespace MaestroSla.Tests.Dashboard;
 /// </summary>
 public sealed class MonthOfTelemetry
 {
-    private static readonly string[] Endpoints = ["GET /cart", "POST /pay", "GET /items"];
+    private static readonly TrafficEndpoint[] Endpoints = [new("GET /cart", 40), new("POST /pay", 70), new("GET /items", 40)];
 
     private MonthOfTelemetry(string service, string timeZone, string month, DateTimeOffset from, DateTimeOffset to)
     {
@@ -47,27 +47,23 @@ public sealed class MonthOfTelemetry
         DateTimeOffset Utc(DateTime local) => new(TimeZoneInfo.ConvertTimeToUtc(local, zone), TimeSpan.Zero);
         var data = new MonthOfTelemetry(service, timeZone, firstLocal.ToString("yyyy-MM", CultureInfo.InvariantCulture), Utc(firstLocal), Utc(firstLocal.AddMonths(1)));
 
-        var random = new Random(seed);
-        var spanSeconds = (long)(data.To - data.From).TotalSeconds;
-        while (data.Requests < requests)
+        DateTime Local(DateTimeOffset at) => TimeZoneInfo.ConvertTime(at, zone).DateTime;
+        var shape = new TrafficShape([new TrafficService(service, Endpoints, ErrorRate: 0.0004)], seed)
         {
-            var at = data.From.AddSeconds(random.NextInt64(spanSeconds)).AddMilliseconds(random.Next(1000));
-            var local = TimeZoneInfo.ConvertTime(at, zone);
+            LatencySigma = 0.55,
+            MaxLatencyMs = 60_000,
             // Daily wave: busiest mid-afternoon, a third of that at night.
-            var wave = 0.35 + (0.65 * (1 + Math.Sin(2 * Math.PI * (local.TimeOfDay.TotalHours - 9) / 24)) / 2);
-            if (random.NextDouble() > wave)
+            Load = at => 0.35 + (0.65 * (1 + Math.Sin(2 * Math.PI * (Local(at).TimeOfDay.TotalHours - 9) / 24)) / 2),
+            Conditions = (_, at) => Local(at) switch
             {
-                continue;
-            }
-            var endpoint = Endpoints[random.Next(Endpoints.Length)];
-            var latency = (endpoint == "POST /pay" ? 70.0 : 40.0) * Math.Exp(0.55 * random.Gaussian());
-            if (local.Day is 12 or 13 && local.Hour is >= 14 and < 18)
-            {
-                latency *= 3.2; // a slow afternoon
-            }
-            var errorChance = local.Day == 20 && local.Hour == 10 ? 0.08 : 0.0004; // an error burst
-            var failed = random.NextDouble() < errorChance;
-            data.Messages.Add(Text(TelemetryWriter.Request(service, endpoint, Distributions.WireMilliseconds(Math.Min(latency, 60_000)), failed ? 503 : 200, at)));
+                { Day: 12 or 13, Hour: >= 14 and < 18 } => new(Slowdown: 3.2, ErrorRate: null), // a slow afternoon
+                { Day: 20, Hour: 10 } => new(Slowdown: 1, ErrorRate: 0.08), // an error burst
+                _ => TrafficConditions.Normal,
+            },
+        };
+        foreach (var request in new TrafficGenerator(shape).Requests(requests, data.From, data.To))
+        {
+            data.Messages.Add(Text(TrafficGenerator.Encode(request)));
             data.Requests++;
         }
 

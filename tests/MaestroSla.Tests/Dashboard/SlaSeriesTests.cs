@@ -2,6 +2,7 @@ using System.Globalization;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
 using MaestroSla.Contracts.Reports;
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Sla.Reports;
 using MaestroSla.Sla.Series;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Sla.Targets;
 using MaestroSla.Tests.Infrastructure;
 using Shouldly;

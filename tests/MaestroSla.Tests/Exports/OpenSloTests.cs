@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using MaestroSla.Contracts.Targets;
 using MaestroSla.Sla.Targets;
 using Shouldly;
 

@@ -1,4 +1,5 @@
 using MaestroSla.Contracts.Messages;
+using MaestroSla.Local.Traffic;
 
 namespace MaestroSla.Tests.Infrastructure;
 
@@ -13,22 +14,23 @@ public sealed class TestTraffic
 
     public static TestTraffic Requests(int count, DateTimeOffset now, int services = 5, int seed = 7)
     {
-        var random = new Random(seed);
-        var traffic = new TestTraffic();
-        for (var i = 0; i < count; i++)
+        var shape = new TrafficShape(
+            [.. Enumerable.Range(0, services).Select(s => TrafficService.Of($"svc-{s}", ["GET /items/0", "GET /items/1", "GET /items/2"], medianMs: 40, errorRate: 0.02))],
+            seed)
         {
-            var service = $"svc-{random.Next(services)}";
-            var endpoint = $"GET /items/{random.Next(3)}";
-            // Minutes that have ended (grace included), so the consumer stores them at once instead of holding them
-            // open; OpenMinuteTests cover requests of the current minute.
-            var ts = now.AddSeconds(-90 - random.Next(3 * 3600));
-            var latency = Math.Round(1 + (random.NextDouble() * 400), 3);
-            var status = random.Next(100) < 2 ? 500 : 200;
-            traffic.Messages.Add(Request(service, endpoint, latency, status, ts));
-            traffic.RequestsByService[service] = traffic.RequestsByService.GetValueOrDefault(service) + 1;
-            if (status >= 500)
+            ErrorStatuses = [500],
+        };
+        var traffic = new TestTraffic();
+        // Minutes that have ended (grace included), so the consumer stores them at once instead of holding them
+        // open; OpenMinuteTests cover requests of the current minute.
+        var end = now.AddSeconds(-90);
+        foreach (var request in new TrafficGenerator(shape).Requests(count, end.AddHours(-3), end))
+        {
+            traffic.Messages.Add(TrafficGenerator.Encode(request));
+            traffic.RequestsByService[request.Service] = traffic.RequestsByService.GetValueOrDefault(request.Service) + 1;
+            if (request.IsError)
             {
-                traffic.ErrorsByService[service] = traffic.ErrorsByService.GetValueOrDefault(service) + 1;
+                traffic.ErrorsByService[request.Service] = traffic.ErrorsByService.GetValueOrDefault(request.Service) + 1;
             }
         }
         return traffic;

@@ -1,6 +1,8 @@
 using MaestroSla.Api.Store;
 using MaestroSla.Contracts.Events;
-using MaestroSla.Projections.EventStore;
+using MaestroSla.Contracts.Messages;
+using MaestroSla.Contracts.Targets;
+using MaestroSla.EventStore;
 using MaestroSla.Sla.Targets;
 using MaestroSla.Tests.Infrastructure;
 using Marten;
@@ -74,6 +76,51 @@ public sealed class EventStoreQueriesTests(ServicesFixture services)
         (await EventStoreQueries.SlowestProgressAndLastSequenceAsync(query, ["a:All"], CancellationToken.None)).ShouldBe((0L, 0L));
         EventStoreQueries.EventsTable(store.Options).ShouldBe($"{MaestroStore.Schema}.mt_events");
     }
+
+    [Fact]
+    public async Task an_empty_series_catalogue_is_filled_from_the_telemetry_events_and_one_with_rows_is_left_as_it_is()
+    {
+        var (store, connectionString) = await NewDatabaseAsync();
+        await using var disposeStore = store;
+        await using (var session = store.LightweightSession())
+        {
+            // Appended directly, as a restore writes them: no catalogue rows come with them.
+            var stream = IngestStreams.For("checkout", IngestStreams.HttpSlot(0));
+            session.Events.Append(stream, Requests("checkout", "GET /a"), Requests("checkout", "GET /b"), Requests("checkout", "GET /a"));
+            session.Events.Append(IngestStreams.For("status-page", IngestStreams.HttpSlot(0)), Down("status-page"));
+            session.Events.Append(IngestStreams.For("search", IngestStreams.HttpSlot(0)), new HealthChecked("search", "db", HealthState.Healthy, 1.5, At));
+            await session.SaveChangesAsync();
+        }
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+
+        await EventStoreQueries.FillSeriesCatalogAsync(connection, MaestroStore.Schema, CancellationToken.None);
+        (await CatalogueAsync(connection)).ShouldBe(["checkout *", "checkout GET /a", "checkout GET /b", "search *", "status-page *"]);
+
+        await using (var session = store.LightweightSession())
+        {
+            session.Events.Append(IngestStreams.For("late", IngestStreams.HttpSlot(0)), Requests("late", "GET /x"));
+            await session.SaveChangesAsync();
+        }
+        await EventStoreQueries.FillSeriesCatalogAsync(connection, MaestroStore.Schema, CancellationToken.None);
+        (await CatalogueAsync(connection)).Count.ShouldBe(5, "ingest writes the rows of new series itself once the catalogue has any");
+    }
+
+    private static async Task<List<string>> CatalogueAsync(Npgsql.NpgsqlConnection connection)
+    {
+        await using var command = new Npgsql.NpgsqlCommand(
+            $"select service || ' ' || endpoint from {MaestroStore.Schema}.{SeriesCatalogTable.Name}", connection);
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+        rows.Sort(StringComparer.Ordinal);
+        return rows;
+    }
+
+    private static RequestsRecorded Requests(string service, string endpoint) => new(service, endpoint, [new MinuteOfRequests(At, 3, 1, [])]);
 
     private static DowntimeRecorded Down(string service) => new(service, At, At.AddMinutes(1), "test");
 

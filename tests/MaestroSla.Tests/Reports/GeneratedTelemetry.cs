@@ -41,14 +41,14 @@ public sealed class GeneratedTelemetry
 
         var start = boundary.AddDays(-3);
         var end = Min(boundary.AddDays(3), now.AddMinutes(-10));
-        var random = new Random(seed);
-        string[] endpoints = ["GET /invoices", "POST /invoices", "GET /invoices/{id}"];
-        var spanMs = (long)(end - start).TotalMilliseconds;
-        for (var i = 0; i < 24_000; i++)
+        var shape = new TrafficShape([TrafficService.Of(Service, ["GET /invoices", "POST /invoices", "GET /invoices/{id}"], medianMs: 30, errorRate: 0.01)], seed)
         {
-            var at = start.AddMilliseconds(random.NextInt64(spanMs));
-            var micros = (long)(30_000 * Math.Exp(0.7 * random.Gaussian()));
-            data.Requests.Add(new Request(endpoints[random.Next(endpoints.Length)], micros, random.NextDouble() < 0.01, at));
+            LatencySigma = 0.7,
+            ErrorStatuses = [500],
+        };
+        foreach (var request in new TrafficGenerator(shape).Requests(24_000, start, end))
+        {
+            data.Requests.Add(new Request(request.Endpoint, request.LatencyMicros, request.IsError, request.Timestamp));
         }
 
         var b = boundary;

@@ -1,13 +1,14 @@
 using JasperFx.Events;
 using MaestroSla.Contracts.Events;
 using Marten;
+using Npgsql;
 
-namespace MaestroSla.Projections.EventStore;
+namespace MaestroSla.EventStore;
 
 /// <summary>
-/// Every query of Marten's own tables — mt_streams, mt_events, mt_event_progression — and every use of the stream-key
-/// convention in SQL: the one place to change when Marten's schema or the keys change. Elsewhere the code asks here
-/// or uses Marten's API.
+/// Every query of Marten's own tables — mt_streams, mt_events, mt_event_progression — their names, and every use of the
+/// stream-key convention in SQL: the one place to change when Marten's schema or the keys change. Elsewhere the code
+/// asks here or uses Marten's API; backups copy the tables under the names given here.
 /// </summary>
 /// <remarks>
 /// Ingest streams are keyed <c>{service}|ingest|{slot}</c> (<see cref="IngestStreams"/>); stores written before slots
@@ -17,12 +18,24 @@ namespace MaestroSla.Projections.EventStore;
 /// </remarks>
 public static class EventStoreQueries
 {
+    /// <summary>The events table's name, unqualified (as information_schema knows it).</summary>
+    public const string EventsTableName = "mt_events";
+
     /// <summary>mt_events, qualified with the store's event schema.</summary>
-    public static string EventsTable(IReadOnlyStoreOptions options) => $"{options.Events.DatabaseSchemaName}.mt_events";
+    public static string EventsTable(IReadOnlyStoreOptions options) => EventsTable(options.Events.DatabaseSchemaName);
 
-    private static string StreamsTable(IReadOnlyStoreOptions options) => $"{options.Events.DatabaseSchemaName}.mt_streams";
+    public static string EventsTable(string eventSchema) => $"{eventSchema}.{EventsTableName}";
 
-    private static string ProgressionTable(IReadOnlyStoreOptions options) => $"{options.Events.DatabaseSchemaName}.mt_event_progression";
+    public static string StreamsTable(string eventSchema) => $"{eventSchema}.mt_streams";
+
+    public static string ProgressionTable(string eventSchema) => $"{eventSchema}.mt_event_progression";
+
+    /// <summary>The sequence that numbers the events (seq_id).</summary>
+    public static string EventSequence(string eventSchema) => $"{eventSchema}.mt_events_sequence";
+
+    private static string StreamsTable(IReadOnlyStoreOptions options) => StreamsTable(options.Events.DatabaseSchemaName);
+
+    private static string ProgressionTable(IReadOnlyStoreOptions options) => ProgressionTable(options.Events.DatabaseSchemaName);
 
     /// <summary>Every service that has recorded anything, in ordinal order.</summary>
     public static async Task<IReadOnlyList<string>> ServicesAsync(IQuerySession session, CancellationToken ct)
@@ -114,4 +127,30 @@ public static class EventStoreQueries
             where name like '{namePrefix}%' and last_seq_id > 0
             """,
             ct);
+
+    /// <summary>
+    /// Fills an empty series catalogue (<see cref="SeriesCatalogTable"/>) from the telemetry events: a store restored from
+    /// a backup, or written before the catalogue existed. Does nothing when the catalogue has any row.
+    /// </summary>
+    /// <param name="schema">The store's schema, holding both the catalogue and the events.</param>
+    public static async Task FillSeriesCatalogAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
+    {
+        await using var fill = connection.CreateCommand();
+        fill.CommandText =
+            $"""
+             insert into {schema}.{SeriesCatalogTable.Name} (service, endpoint, first_stored_at)
+             select data->>'Service', coalesce(data->>'Endpoint', '{SeriesCatalogTable.ServiceRow}'), min(timestamp)
+             from {EventsTable(schema)}
+             where type in ('requests_recorded', 'downtime_recorded', 'health_checked')
+               and not exists (select 1 from {schema}.{SeriesCatalogTable.Name})
+             group by 1, 2
+             union all
+             select distinct data->>'Service', '{SeriesCatalogTable.ServiceRow}', min(timestamp)
+             from {EventsTable(schema)}
+             where type = 'requests_recorded' and not exists (select 1 from {schema}.{SeriesCatalogTable.Name})
+             group by 1
+             on conflict do nothing
+             """;
+        await fill.ExecuteNonQueryAsync(ct);
+    }
 }
