@@ -161,11 +161,11 @@ internal static class Probe
             while (progress < lastSequence)
             {
                 await using var query = store.QuerySession();
-                progress = await MaestroSla.Projections.EventStore.EventStoreQueries.SlowestProgressAsync(query, shardNames, CancellationToken.None);
+                progress = await MaestroSla.EventStore.EventStoreQueries.SlowestProgressAsync(query, shardNames, CancellationToken.None);
                 for (var i = 0; i < shardNames.Length; i++)
                 {
                     if (finished[i] is null
-                        && await MaestroSla.Projections.EventStore.EventStoreQueries.SlowestProgressAsync(query, [shardNames[i]], CancellationToken.None) >= lastSequence)
+                        && await MaestroSla.EventStore.EventStoreQueries.SlowestProgressAsync(query, [shardNames[i]], CancellationToken.None) >= lastSequence)
                     {
                         finished[i] = clock.Elapsed.TotalSeconds;
                     }

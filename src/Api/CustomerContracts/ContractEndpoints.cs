@@ -2,7 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Messages;
-using MaestroSla.Projections.EventStore;
+using MaestroSla.EventStore;
 using MaestroSla.Sla.CustomerContracts;
 using MaestroSla.Sla.Reports;
 using MaestroSla.Sla.Targets;
