@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using MaestroSla.Local.Traffic;
 using MaestroSla.Tests.Infrastructure;
 using MaestroSla.Tests.Security;
 using Shouldly;
@@ -36,7 +37,7 @@ public sealed class OpenTelemetryJsSdkTests(ServicesFixture services)
         {
             var (method, route) = routes[random.Next(routes.Length)];
             // Log-normal around 20 ms, to the nanosecond, at most a minute; ended within the last ten minutes.
-            var durationNanos = Math.Min(60 * NanosPerSecond, (long)(20_000_000 * Math.Exp(0.8 * Gaussian(random)))) + random.Next(1_000);
+            var durationNanos = Math.Min(60 * NanosPerSecond, (long)(20_000_000 * Math.Exp(0.8 * random.Gaussian()))) + random.Next(1_000);
             var endNanos = nowNanos - random.NextInt64(600 * NanosPerSecond);
             var status = random.NextDouble() < 0.03 ? 500 + random.Next(4) : 200;
             var failed = status == 200 && random.NextDouble() < 0.01;
@@ -105,9 +106,6 @@ public sealed class OpenTelemetryJsSdkTests(ServicesFixture services)
         ["attributes"] = attributes,
         ["error"] = failed,
     };
-
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     /// <summary>
     /// Node and tests/otel-js with its npm packages. Missing ones fail the test naming the fix (./test.sh installs
