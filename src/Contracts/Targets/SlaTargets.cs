@@ -1,9 +1,16 @@
+using System.Text.Json.Serialization;
+
 namespace MaestroSla.Contracts.Targets;
 
 // A service's targets as the API takes and answers them (JSON web defaults: camelCase), stored inside SlaTargetsSet
 // (src/Sla) and read by the CLI.
 
-/// <summary>What a service promises. Defaults are the ones users of the original platform know.</summary>
+/// <summary>
+/// What a service promises. Defaults are the ones users of the original platform know. A property the record does not
+/// have is refused, not ignored: a misspelt target (or another endpoint's body) would otherwise set every target to its
+/// default without a word.
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record SlaTargets
 {
     public double UptimePercent { get; init; } = 99.9;

@@ -74,7 +74,8 @@ public sealed class MalformedInputTests(ServicesFixture services, ITestOutputHel
         output.WriteLine($"{sent} requests to {endpoints.Count} endpoints");
         failures.ShouldBeEmpty(string.Join("\n", failures.Take(40)));
 
-        (await StoredAsync(store.ConnectionString)).ShouldBe(before, "malformed input stored or changed something");
+        var after = await StoredAsync(store.ConnectionString);
+        after.ShouldBe(before, "malformed input stored or changed something; newest events: " + await NewestEventsAsync(store.ConnectionString));
         (await app.Client.GetAsync("/healthz")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
@@ -315,6 +316,15 @@ public sealed class MalformedInputTests(ServicesFixture services, ITestOutputHel
         }
         string?[] types = ["application/json", "application/json", "application/yaml", "text/plain", "application/x-www-form-urlencoded", null];
         return (Encoding.UTF8.GetBytes(text), types[random.Next(types.Length)]);
+    }
+
+    /// <summary>Type and stream of the last events appended, to name what a malformed request stored.</summary>
+    private static async Task<string> NewestEventsAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var newest = new NpgsqlCommand("select string_agg(type || ' in ' || stream_id, '; ') from (select type, stream_id from maestro.mt_events order by seq_id desc limit 3) e", connection);
+        return (string)(await newest.ExecuteScalarAsync())!;
     }
 
     /// <summary>Rows of the event log and of every document table: what "stored nothing" is checked against.</summary>

@@ -124,6 +124,11 @@ public sealed class SlaReportTests(ServicesFixture services)
 
         var invalid = await app.Client.PutAsJsonAsync($"/api/services/{GeneratedTelemetry.Service}/targets", new { uptimePercent = 150.0 });
         invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        // A misspelt target is refused, not ignored (it would set every target to its default).
+        var misspelt = await app.Client.PutAsJsonAsync($"/api/services/{GeneratedTelemetry.Service}/targets", new { uptimePercnt = 99.0 });
+        misspelt.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await misspelt.Content.ReadAsStringAsync());
+        var inForce = await app.Client.GetFromJsonAsync<JsonElement>($"/api/services/{GeneratedTelemetry.Service}/targets");
+        inForce.GetProperty("targets").GetProperty("errorRatePercent").GetDouble().ShouldBe(5.0, "the refused body stored nothing");
 
         var status = await app.Client.GetFromJsonAsync<JsonElement>("/api/status");
         status.EnumerateArray().Single().GetProperty("service").GetString().ShouldBe(GeneratedTelemetry.Service);
