@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MaestroSla.Tests.Infrastructure;
 
 namespace MaestroSla.Tests.Dashboard;
@@ -18,7 +17,7 @@ public sealed record BrowserTools(string Node, string Chromium, string ScriptFol
     {
         var folder = Path.Combine(Repository.Root, "tests", "browser");
         var chromium = Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } configured ? configured : "/usr/bin/chromium";
-        var node = FindOnPath("node");
+        var node = NodeScripts.FindNode();
         var problems = new List<string>();
         if (node is null)
         {
@@ -39,50 +38,6 @@ public sealed record BrowserTools(string Node, string Chromium, string ScriptFol
         return new BrowserTools(node!, chromium, folder);
     }
 
-    public async Task<(int ExitCode, string Output, string Errors)> RunAsync(IEnumerable<string> arguments, IDictionary<string, string> environment, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(Node)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = ScriptFolder,
-        };
-        start.ArgumentList.Add(Script);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["CHROMIUM_PATH"] = Chromium;
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"node {Script} did not finish within {timeout}:\n{await errors}");
-        }
-        return (process.ExitCode, await output, await errors);
-    }
-
-    private static string? FindOnPath(string name)
-    {
-        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(folder, name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        return null;
-    }
+    public Task<(int ExitCode, string Output, string Errors)> RunAsync(IEnumerable<string> arguments, IDictionary<string, string> environment, TimeSpan timeout) =>
+        NodeScripts.RunAsync(Node, ScriptFolder, ScriptName, arguments, new Dictionary<string, string>(environment) { ["CHROMIUM_PATH"] = Chromium }, timeout);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using MaestroSla.Local.Traffic;
 using MaestroSla.Tests.Infrastructure;
@@ -116,8 +115,7 @@ public sealed class OpenTelemetryJsSdkTests(ServicesFixture services)
         public static OtelJsScript Require()
         {
             var folder = Path.Combine(Repository.Root, "tests", "otel-js");
-            var node = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-                .Select(p => Path.Combine(p, "node")).FirstOrDefault(File.Exists);
+            var node = NodeScripts.FindNode();
             var problems = new List<string>();
             if (node is null)
             {
@@ -134,30 +132,7 @@ public sealed class OpenTelemetryJsSdkTests(ServicesFixture services)
             return new OtelJsScript(node!, folder);
         }
 
-        public async Task<(int ExitCode, string Output, string Errors)> RunAsync(string spec, TimeSpan timeout)
-        {
-            var start = new ProcessStartInfo(Node)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = Folder,
-            };
-            start.ArgumentList.Add(Path.Combine(Folder, "export-spans.mjs"));
-            start.ArgumentList.Add(spec);
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            using var cancel = new CancellationTokenSource(timeout);
-            try
-            {
-                await process.WaitForExitAsync(cancel.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"node export-spans.mjs did not finish within {timeout}:\n{await errors}");
-            }
-            return (process.ExitCode, await output, await errors);
-        }
+        public Task<(int ExitCode, string Output, string Errors)> RunAsync(string spec, TimeSpan timeout) =>
+            NodeScripts.RunAsync(Node, Folder, "export-spans.mjs", [spec], new Dictionary<string, string>(), timeout);
     }
 }
