@@ -12,6 +12,7 @@ public static class TelemetryEventTypes
     public static StoreOptions ConfigureTelemetryEvents(this StoreOptions options)
     {
         options.Events.MapEventType<RequestsRecorded>("requests_recorded");
+        options.Events.MapEventType<CustomerRequestsRecorded>("customer_requests_recorded");
         options.Events.MapEventType<DowntimeRecorded>("downtime_recorded");
         options.Events.MapEventType<HealthChecked>("health_checked");
         options.Events.MapEventType<IngestGapDetected>("ingest_gap_detected");

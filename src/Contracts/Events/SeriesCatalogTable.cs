@@ -14,4 +14,7 @@ public static class SeriesCatalogTable
 
     /// <summary>The endpoint that takes the requests of endpoints past a service's limit.</summary>
     public const string OtherEndpoint = "(other)";
+
+    /// <summary>The customer that takes the requests of customers past a service's customer limit.</summary>
+    public const string OtherCustomer = "(other)";
 }

@@ -11,6 +11,13 @@ namespace MaestroSla.Contracts.Events;
 /// </summary>
 public sealed record RequestsRecorded(string Service, string Endpoint, IReadOnlyList<MinuteOfRequests> Minutes);
 
+/// <summary>
+/// Requests of one customer of a multi-tenant service (the request messages' optional <c>customer</c>), aggregated
+/// per UTC minute by one ingest flush, across the service's endpoints. Stored beside the <see cref="RequestsRecorded"/>
+/// of the same requests, in the same transaction: the endpoint events stay complete, these add the customer's view.
+/// </summary>
+public sealed record CustomerRequestsRecorded(string Service, string Customer, IReadOnlyList<MinuteOfRequests> Minutes);
+
 /// <summary>One minute of one endpoint: counts and the latency distribution (µs) as an encoded HDR histogram.</summary>
 public sealed record MinuteOfRequests(DateTimeOffset Minute, long Requests, long Errors, byte[] Latency);
 
