@@ -42,7 +42,8 @@ internal sealed record LiveStep(
 internal sealed record LiveOutcome(
     int Series, int Services, int EndpointsPerService, int ProjectionNodes, IReadOnlyList<LiveStep> Steps,
     long Produced, long ErrorsProduced, long Stored, long ErrorsStored, long Events, long RequestEvents,
-    long EventBytes, long RollupBytes, long ServicePeakRssBytes, double AverageMessageBytes, IReadOnlyList<string> Problems)
+    long EventBytes, long RollupBytes, long ServicePeakRssBytes, double AverageMessageBytes, IReadOnlyList<string> Problems,
+    QueryLatencies? QuietReports)
 {
     public LiveStep? Best => Steps.Where(s => s.Sustained).MaxBy(s => s.TargetRate);
 
@@ -130,6 +131,9 @@ internal static class LivePhase
                 problems.Add($"the broker dropped unread input {service.LostInput} time(s) (see {service.LogPath})");
             }
             await CatchUpProjectionsAsync(store, ct);
+            // The same reports once the load has ended and the rollups are caught up: the cost of a report at this
+            // cardinality, apart from the cores the load generator and the service were taking during the steps.
+            var quietReports = await MeasureReportsAsync(store, services, options.LiveReportQueries, options.Seed, ct);
             var totals = await TotalsAsync(connectionString, ct);
             if (totals.Requests != produced)
             {
@@ -140,7 +144,7 @@ internal static class LivePhase
                 problems.Add($"stored errors {totals.Errors:N0} != produced {errors:N0}");
             }
             return new LiveOutcome(series, services, endpoints, projectionNodes, steps, produced, errors, totals.Requests, totals.Errors,
-                totals.Events, totals.RequestEvents, totals.EventBytes, totals.RollupBytes, peakRss, averageBytes, problems);
+                totals.Events, totals.RequestEvents, totals.EventBytes, totals.RollupBytes, peakRss, averageBytes, problems, quietReports);
         }
         finally
         {
