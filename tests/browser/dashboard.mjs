@@ -4,50 +4,15 @@
 //
 //   node tests/browser/dashboard.mjs <baseUrl> <service> <month> <tz> <screenshotPath> [hour|day]
 //
-// Environment: CHROMIUM_PATH (default /usr/bin/chromium); MAESTROSLA_API_KEY, when set, is entered the way a user
-// would (sessionStorage) and every API request is checked to carry it as X-Api-Key.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+// Environment: see session.mjs (CHROMIUM_PATH, MAESTROSLA_API_KEY).
+import { withPage, waitForPage } from './session.mjs';
 
 const [baseUrl, service, month, tz, screenshotPath, step] = process.argv.slice(2);
 if (!screenshotPath) {
   console.error('usage: node dashboard.mjs <baseUrl> <service> <month> <tz> <screenshotPath> [step]');
   process.exit(2);
 }
-const apiKey = process.env.MAESTROSLA_API_KEY || '';
-const userDataDir = mkdtempSync(join(tmpdir(), 'maestrosla-chromium-'));
-
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1440, height: 1000 },
-  deviceScaleFactor: 1,
-  timezoneId: 'UTC',
-  locale: 'en-US',
-});
-
-const consoleErrors = [];
-const api = { requests: 0, withKey: 0 };
-try {
-  const page = context.pages()[0] ?? await context.newPage();
-  page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
-  page.on('pageerror', (error) => consoleErrors.push(String(error)));
-  page.on('request', (request) => {
-    if (new URL(request.url()).pathname.startsWith('/api/')) {
-      api.requests++;
-      if (apiKey && request.headers()['x-api-key'] === apiKey) api.withKey++;
-    }
-  });
-  if (apiKey) {
-    await context.addInitScript((key) => sessionStorage.setItem('maestrosla.apiKey', key), apiKey);
-  }
-
+await withPage('dashboard', { width: 1440, height: 1000 }, async ({ page, api, consoleErrors }) => {
   // 1. The landing page: the service list from /api/status, for the month the page chose (no month asked for).
   await page.goto(`${baseUrl}/?tz=${encodeURIComponent(tz)}`);
   await waitForPage(page);
@@ -103,23 +68,7 @@ try {
     api,
     consoleErrors,
   }));
-} catch (error) {
-  console.error(`dashboard check failed: ${error.stack || error}`);
-  if (consoleErrors.length) console.error(`browser console errors:\n${consoleErrors.join('\n')}`);
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
-}
-
-async function waitForPage(page) {
-  await page.waitForFunction(() => document.body.dataset.state !== 'loading', null, { timeout: 60_000 });
-  const state = await page.evaluate(() => document.body.dataset.state);
-  if (state !== 'ready') {
-    const message = await page.textContent('#message');
-    throw new Error(`the page shows an error: ${message}`);
-  }
-}
+});
 
 async function readStatusPage(page) {
   return page.evaluate(() => ({
