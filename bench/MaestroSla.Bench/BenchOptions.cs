@@ -49,6 +49,7 @@ internal sealed record BenchOptions
     public double LiveMaxLagSeconds { get; init; } = 10;
     public int LiveReportQueries { get; init; } = 200;
     public IReadOnlyList<int> LiveProjectionNodes { get; init; } = [1, 2];
+    public int LiveCustomers { get; init; }
     public IReadOnlyList<int> InstanceCounts { get; init; } = [2, 3];
     public double InstancesRate { get; init; } = 10_000;
     public int InstancesSeries { get; init; } = 10_000;
@@ -114,6 +115,7 @@ internal sealed record BenchOptions
           --live-max-lag X          projection and consumer lag a sustained step stays within, seconds (default 10)
           --live-reports N          SLA reports over the current day timed in each step (default 200)
           --live-projection-nodes LIST   1 and/or 2 service processes running projections (default 1,2; each node takes a share of the rollup shards)
+          --live-customers N        customers per service, spread over the requests (default 0: requests name no customer)
         ingest instances in one consumer group (one SIGKILLed mid-run):
           --instances LIST          process counts (default 2,3)
           --instances-rate X        requests/s (default 10000; the mock keeps ~5 MiB per partition, which a takeover re-reads)
@@ -179,6 +181,7 @@ internal sealed record BenchOptions
                 "--live-max-lag" => options with { LiveMaxLagSeconds = Double(Value(), name) },
                 "--live-reports" => options with { LiveReportQueries = (int)Long(Value(), name, min: 1) },
                 "--live-projection-nodes" => options with { LiveProjectionNodes = Ints(Value(), name) },
+                "--live-customers" => options with { LiveCustomers = (int)Long(Value(), name, min: 0) },
                 "--instances" => options with { InstanceCounts = Ints(Value(), name) },
                 "--instances-rate" => options with { InstancesRate = Double(Value(), name) },
                 "--instances-series" => options with { InstancesSeries = (int)Long(Value(), name, min: 1) },

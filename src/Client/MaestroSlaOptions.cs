@@ -41,6 +41,12 @@ public sealed class MaestroSlaOptions
     /// <summary>Which requests are recorded (all when null), e.g. to leave out a liveness probe.</summary>
     public Func<HttpContext, bool>? Filter { get; set; }
 
+    /// <summary>
+    /// The customer a request was served for, in a multi-tenant service (e.g. from a claim or a header); null or empty:
+    /// none. Called once per request, after it was served.
+    /// </summary>
+    public Func<HttpContext, string?>? CustomerOf { get; set; }
+
     public MaestroSlaHttpOptions Http { get; set; } = new();
 
     public MaestroSlaKafkaOptions Kafka { get; set; } = new();

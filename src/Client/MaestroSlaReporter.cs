@@ -35,10 +35,11 @@ public sealed class MaestroSlaReporter
     /// <summary>One served request of this service that ended now (e.g. a message handled from a queue).</summary>
     /// <param name="endpoint">A template, never an id-bearing path ("consume orders", "GET /orders/{id}").</param>
     /// <param name="status">An HTTP status: 500 and above count as errors.</param>
-    public bool RecordRequest(string endpoint, TimeSpan latency, int status)
+    /// <param name="customer">The customer of a multi-tenant service it was served for (null or empty: none).</param>
+    public bool RecordRequest(string endpoint, TimeSpan latency, int status, string? customer = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        return Record(Names.Clean(endpoint), latency, status);
+        return Record(Names.Clean(endpoint), latency, status, Names.CleanCustomer(customer));
     }
 
     /// <summary>This service was down from <paramref name="start"/> to <paramref name="end"/> (e.g. a failover, a deployment).</summary>
@@ -77,7 +78,7 @@ public sealed class MaestroSlaReporter
     /// <summary>This service is down from now until the returned scope is disposed, which reports the interval.</summary>
     public DowntimeScope BeginDowntime(string? reason = null) => new(this, _time.GetUtcNow(), reason);
 
-    internal bool RecordServed(string endpoint, TimeSpan latency, int status) => Record(endpoint, latency, status);
+    internal bool RecordServed(string endpoint, TimeSpan latency, int status, string? customer) => Record(endpoint, latency, status, customer);
 
     internal bool ReportHealth(string component, HealthStatus status, TimeSpan duration)
     {
@@ -91,7 +92,7 @@ public sealed class MaestroSlaReporter
         return _buffer.TryAdd(PendingTelemetry.Message(Service, message));
     }
 
-    private bool Record(string endpoint, TimeSpan latency, int status)
+    private bool Record(string endpoint, TimeSpan latency, int status, string? customer)
     {
         // Whole microseconds, rounded: what MaestroSla keeps.
         var micros = Math.Max(0, (latency.Ticks + 5) / 10);
@@ -100,6 +101,6 @@ public sealed class MaestroSlaReporter
             _buffer.Dropped(1, MaestroSlaMetrics.Reasons.OverLatencyLimit);
             return false;
         }
-        return _buffer.TryAdd(PendingTelemetry.Request(Service, endpoint, micros, status, _time.GetUtcNow()));
+        return _buffer.TryAdd(PendingTelemetry.Request(Service, endpoint, micros, status, _time.GetUtcNow(), customer));
     }
 }

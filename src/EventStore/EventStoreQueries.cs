@@ -153,4 +153,24 @@ public static class EventStoreQueries
              """;
         await fill.ExecuteNonQueryAsync(ct);
     }
+
+    /// <summary>
+    /// Fills an empty customer catalogue (<see cref="SeriesCatalogTable.CustomerTableName"/>) from the customer events, as
+    /// <see cref="FillSeriesCatalogAsync"/> does the series catalogue. Does nothing when the catalogue has any row.
+    /// </summary>
+    public static async Task FillCustomerCatalogAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
+    {
+        await using var fill = connection.CreateCommand();
+        fill.CommandText =
+            $"""
+             insert into {schema}.{SeriesCatalogTable.CustomerTableName} (service, customer, first_stored_at)
+             select data->>'Service', data->>'Customer', min(timestamp)
+             from {EventsTable(schema)}
+             where type = 'customer_requests_recorded'
+               and not exists (select 1 from {schema}.{SeriesCatalogTable.CustomerTableName})
+             group by 1, 2
+             on conflict do nothing
+             """;
+        await fill.ExecuteNonQueryAsync(ct);
+    }
 }

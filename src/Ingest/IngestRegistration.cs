@@ -33,8 +33,13 @@ public static class IngestRegistration
         services.AddOptions<IngestWriteOptions>().Bind(builder.Configuration.GetSection(IngestWriteOptions.Section))
             .Validate(o => o.HttpSlots is > 0 and <= 1024, "Ingest:Write:HttpSlots must be between 1 and 1024")
             .Validate(o => o.EndpointLimitPerService > 0, "Ingest:Write:EndpointLimitPerService must be positive")
+            .Validate(o => o.CustomerLimitPerService > 0, "Ingest:Write:CustomerLimitPerService must be positive")
             .ValidateOnStart();
-        services.AddSingleton(sp => new SeriesCatalog(sp.GetRequiredService<IOptions<IngestWriteOptions>>().Value.EndpointLimitPerService));
+        services.AddSingleton(sp =>
+        {
+            var write = sp.GetRequiredService<IOptions<IngestWriteOptions>>().Value;
+            return new SeriesCatalog(write.EndpointLimitPerService, write.CustomerLimitPerService);
+        });
         services.AddSingleton(sp => new IngestBatchWriter(
             sp.GetRequiredService<Marten.IDocumentStore>(), sp.GetRequiredService<SeriesCatalog>(), sp.GetRequiredService<IOptions<IngestWriteOptions>>().Value));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ContractLimits>>().Value);
@@ -48,7 +53,11 @@ public static class IngestRegistration
         services.AddHostedService<IdempotencyKeyExpiry>();
         services.AddOptions<OtlpOptions>().Bind(builder.Configuration.GetSection(OtlpOptions.Section))
             .Validate(o => o.MaxDecodedBodyBytes > 0 && o.MaxSpansPerRequest > 0, "Ingest:Otlp limits must be positive")
+            .Validate(o => !string.IsNullOrEmpty(o.CustomerAttribute), "Ingest:Otlp:CustomerAttribute must not be empty")
             .ValidateOnStart();
+        // As a singleton of its own, as ContractLimits: the decoder takes it, and Wolverine builds transients that take
+        // registered singletons without locating services.
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<OtlpOptions>>().Value);
         services.AddTransient<OtlpSpanDecoder>();
         services.AddSingleton<HttpGroupCommit>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpGroupCommit>());

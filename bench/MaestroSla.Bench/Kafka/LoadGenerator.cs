@@ -175,7 +175,8 @@ internal static class LoadGenerator
         var series = int.Parse(command[5], CultureInfo.InvariantCulture);
         if (_live?.Series != series)
         {
-            _live = new LiveTraffic(series, options.ErrorRate, options.Seed);
+            // This process parsed the run's options too: --live-customers applies here.
+            _live = new LiveTraffic(series, options.ErrorRate, options.Seed, options.LiveCustomers);
         }
         var traffic = _live;
         _pacer ??= new ProducerBuilder<byte[], byte[]>(LiveProducerConfig(options, bootstrapServers)).Build();

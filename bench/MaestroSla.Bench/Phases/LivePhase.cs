@@ -5,6 +5,7 @@ using MaestroSla.Api.Store;
 using MaestroSla.Bench.Measuring;
 using MaestroSla.Bench.Service;
 using MaestroSla.Bench.Traffic;
+using MaestroSla.Ingest.Storage;
 using MaestroSla.Sla.Reports;
 using MaestroSla.Sla.Targets;
 using Marten;
@@ -43,7 +44,7 @@ internal sealed record LiveOutcome(
     int Series, int Services, int EndpointsPerService, int ProjectionNodes, IReadOnlyList<LiveStep> Steps,
     long Produced, long ErrorsProduced, long Stored, long ErrorsStored, long Events, long RequestEvents,
     long EventBytes, long RollupBytes, long ServicePeakRssBytes, double AverageMessageBytes, IReadOnlyList<string> Problems,
-    QueryLatencies? QuietReports)
+    QueryLatencies? QuietReports, int CustomersPerService = 0, long CustomerEvents = 0)
 {
     public LiveStep? Best => Steps.Where(s => s.Sustained).MaxBy(s => s.TargetRate);
 
@@ -143,8 +144,18 @@ internal static class LivePhase
             {
                 problems.Add($"stored errors {totals.Errors:N0} != produced {errors:N0}");
             }
+            // Every request names a customer when there are any: the customers' events hold them all once more.
+            var customers = await CustomerTotalsAsync(connectionString, ct);
+            // Past the default customer limit, the rest of a service's customers are one: "(other)".
+            var customersStored = options.LiveCustomers <= SeriesCatalog.DefaultCustomerLimit ? options.LiveCustomers : SeriesCatalog.DefaultCustomerLimit + 1;
+            var expected = options.LiveCustomers > 0 ? (produced, errors, customersStored * (long)services) : (0L, 0L, 0L);
+            if ((customers.Requests, customers.Errors, customers.Customers) != expected)
+            {
+                problems.Add($"stored per customer: {customers.Requests:N0} requests, {customers.Errors:N0} errors, {customers.Customers:N0} (service, customer) != {expected}");
+            }
             return new LiveOutcome(series, services, endpoints, projectionNodes, steps, produced, errors, totals.Requests, totals.Errors,
-                totals.Events, totals.RequestEvents, totals.EventBytes, totals.RollupBytes, peakRss, averageBytes, problems, quietReports);
+                totals.Events, totals.RequestEvents, totals.EventBytes, totals.RollupBytes, peakRss, averageBytes, problems,
+                quietReports, options.LiveCustomers, customers.Events);
         }
         finally
         {
@@ -387,6 +398,24 @@ internal static class LivePhase
         await daemon.StartAllAsync();
         await store.WaitForNonStaleProjectionDataAsync(TimeSpan.FromMinutes(10));
         await daemon.StopAllAsync();
+    }
+
+    private static async Task<(long Events, long Requests, long Errors, long Customers)> CustomerTotalsAsync(string connectionString, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"""
+            select (select count(*) from {MaestroStore.Schema}.mt_events where type = 'customer_requests_recorded'),
+                   coalesce(sum((m->>'Requests')::bigint), 0)::bigint,
+                   coalesce(sum((m->>'Errors')::bigint), 0)::bigint,
+                   count(distinct (e.data->>'Service', e.data->>'Customer'))
+            from {MaestroStore.Schema}.mt_events e cross join lateral jsonb_array_elements(e.data->'Minutes') m
+            where e.type = 'customer_requests_recorded'
+            """, connection) { CommandTimeout = 600 };
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
     }
 
     private static async Task<(long Events, long RequestEvents, long Requests, long Errors, long EventBytes, long RollupBytes)> TotalsAsync(

@@ -7,8 +7,9 @@ namespace MaestroSla.Bench.Traffic;
 
 /// <summary>
 /// Live request metrics over S series (services × endpoints): message i is of series i mod S, stamped with the time
-/// it is made. One pre-rendered message per series whose latency, status and timestamp are patched in place, so that
-/// a paced producer sharing two cores with the service under test spends next to nothing per message.
+/// it is made, and with C customers per service, of customer (i / S) mod C. One pre-rendered message per series whose
+/// latency, status, customer and timestamp are patched in place, so that a paced producer sharing two cores with the
+/// service under test spends next to nothing per message.
 /// </summary>
 /// <remarks>Not thread-safe: <see cref="Message"/> returns the same buffers over and over.</remarks>
 internal sealed class LiveTraffic
@@ -23,17 +24,30 @@ internal sealed class LiveTraffic
     private readonly int[] _latencyAt;
     private readonly int[] _statusAt;
     private readonly int[] _timestampAt;
+    private readonly int[] _customerAt;
+    private readonly byte[][] _customers;
     private readonly byte[][] _latencies = new byte[LatencyPool][];
     private readonly bool[] _errorAt;
     private readonly byte[] _timestamp = new byte[TimestampLength];
     private long _timestampMillis = long.MinValue;
 
-    public LiveTraffic(int series, double errorRate, int seed)
+    /// <param name="customers">Customers per service (0: the requests name none).</param>
+    public LiveTraffic(int series, double errorRate, int seed, int customers = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(customers);
         var (services, endpoints) = Split(series);
         Services = services;
         EndpointsPerService = endpoints;
         Series = services * endpoints;
+        CustomersPerService = customers;
+        // Every customer name as wide as the widest, so that one is patched over another in place.
+        var digits = customers.ToString(CultureInfo.InvariantCulture).Length;
+        _customers = new byte[customers][];
+        for (var c = 0; c < customers; c++)
+        {
+            _customers[c] = Encoding.ASCII.GetBytes("cust-" + c.ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0'));
+        }
+        _customerAt = new int[Series];
         _templates = new byte[Series][];
         _keys = new byte[Series][];
         _latencyAt = new int[Series];
@@ -49,11 +63,13 @@ internal sealed class LiveTraffic
                 // Written with a placeholder latency as wide as the field: a shorter one is patched in right-aligned,
                 // after spaces (JSON allows them before a value).
                 var template = TelemetryWriter.Request(
-                    service, string.Create(CultureInfo.InvariantCulture, $"GET /{service}/op-{e:000}"), LatencyPlaceholder, 200, DateTimeOffset.UnixEpoch);
+                    service, string.Create(CultureInfo.InvariantCulture, $"GET /{service}/op-{e:000}"), LatencyPlaceholder, 200, DateTimeOffset.UnixEpoch,
+                    customer: customers > 0 ? Encoding.ASCII.GetString(_customers[0]) : null);
                 _templates[i] = template;
                 _latencyAt[i] = template.AsSpan().IndexOf("99999.999"u8);
                 _statusAt[i] = template.AsSpan().IndexOf("\"status\":200"u8) + "\"status\":"u8.Length;
                 _timestampAt[i] = template.Length - TimestampLength - 2;
+                _customerAt[i] = customers > 0 ? template.AsSpan().IndexOf("\"customer\":\""u8) + "\"customer\":\""u8.Length : -1;
                 _keys[i] = key;
             }
         }
@@ -82,6 +98,8 @@ internal sealed class LiveTraffic
     public int EndpointsPerService { get; }
 
     public int Series { get; }
+
+    public int CustomersPerService { get; }
 
     public double AverageBytes { get; }
 
@@ -117,6 +135,10 @@ internal sealed class LiveTraffic
             Encoding.ASCII.GetBytes(DateTimeOffset.FromUnixTimeMilliseconds(unixMillis).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), _timestamp);
         }
         _timestamp.CopyTo(template.AsSpan(_timestampAt[s]));
+        if (CustomersPerService > 0)
+        {
+            _customers[(int)(index / Series % CustomersPerService)].CopyTo(template.AsSpan(_customerAt[s]));
+        }
         return template;
     }
 }

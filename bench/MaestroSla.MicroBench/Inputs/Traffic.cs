@@ -71,7 +71,10 @@ internal sealed class Traffic
     public static string Wire(in RequestMetric request) => Encoding.UTF8.GetString(TelemetryWriter.Request(
         request.Service, request.Endpoint, Distributions.WireMilliseconds(request.LatencyMicros / 1000.0), request.StatusCode,
         // At millisecond precision, as producers commonly send it.
-        request.Timestamp.AddTicks(-(request.Timestamp.UtcTicks % TimeSpan.TicksPerMillisecond))));
+        request.Timestamp.AddTicks(-(request.Timestamp.UtcTicks % TimeSpan.TicksPerMillisecond)), customer: request.Customer));
+
+    /// <summary>One of 1,000 customers ("tenant-0000" …), drawn at random.</summary>
+    public string NextCustomer() => string.Create(CultureInfo.InvariantCulture, $"tenant-{_random.Next(1_000):0000}");
 
     public static string Iso(DateTimeOffset timestamp) =>
         timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);

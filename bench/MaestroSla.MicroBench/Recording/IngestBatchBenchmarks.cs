@@ -7,7 +7,8 @@ namespace MaestroSla.MicroBench.Recording;
 
 /// <summary>
 /// The ingest aggregation, per request: folding decoded requests into a batch, and turning the batch into events
-/// (one HDR histogram encoded per endpoint-minute).
+/// (one HDR histogram encoded per endpoint-minute); and folding requests that each name one of 1,000 customers, which
+/// are aggregated once more per customer-minute.
 /// </summary>
 public class IngestBatchBenchmarks
 {
@@ -19,6 +20,7 @@ public class IngestBatchBenchmarks
     private readonly IngestBatch _filled = new();
     private readonly IngestBatch _reused = new();
     private DecodedMessage[] _decoded = [];
+    private DecodedMessage[] _withCustomers = [];
 
     [GlobalSetup]
     public void Setup()
@@ -26,25 +28,32 @@ public class IngestBatchBenchmarks
         var traffic = new Traffic(seed: 4);
         var start = Traffic.Now - Spread;
         _decoded = new DecodedMessage[Requests];
+        _withCustomers = new DecodedMessage[Requests];
         for (var i = 0; i < Requests; i++)
         {
             _decoded[i] = DecodedMessage.FromRequest(traffic.NextRequest(start + (Spread * i / Requests)));
             _filled.Add(_decoded[i]);
+            _withCustomers[i] = DecodedMessage.FromRequest(_decoded[i].Request with { Customer = traffic.NextCustomer() });
         }
     }
 
     /// <summary>Includes the <see cref="IngestBatch.Clear"/> before each batch, which recycles the latency lists.</summary>
     [Benchmark(OperationsPerInvoke = Requests)]
-    public long Add()
-    {
-        _reused.Clear();
-        for (var i = 0; i < _decoded.Length; i++)
-        {
-            _reused.Add(in _decoded[i]);
-        }
-        return _reused.RequestCount;
-    }
+    public long Add() => Refill(_decoded);
+
+    [Benchmark(OperationsPerInvoke = Requests)]
+    public long AddWithCustomers() => Refill(_withCustomers);
 
     [Benchmark(OperationsPerInvoke = Requests)]
     public int ToEventsByService() => _filled.ToEventsByService().Count;
+
+    private long Refill(DecodedMessage[] requests)
+    {
+        _reused.Clear();
+        for (var i = 0; i < requests.Length; i++)
+        {
+            _reused.Add(in requests[i]);
+        }
+        return _reused.RequestCount;
+    }
 }

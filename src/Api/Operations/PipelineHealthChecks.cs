@@ -1,6 +1,5 @@
 using System.Globalization;
 using MaestroSla.Api.Backups;
-using MaestroSla.Contracts.Events;
 using MaestroSla.Ingest.Kafka;
 using MaestroSla.Ingest.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -183,21 +182,40 @@ public sealed class BackupAgeHealthCheck(OperationsSampler sampler, IOptions<Bac
 }
 
 /// <summary>
-/// The per-service endpoint limit: Degraded while a service has reached it, naming the service and a few of the
-/// endpoint names counted under "(other)" — usually a client that puts ids into endpoint names.
+/// The per-service endpoint and customer limits: Degraded while a service has reached one, naming the service and a
+/// few of the names counted under "(other)" — usually a client that puts ids into endpoint or customer names.
 /// </summary>
 public sealed class CardinalityHealthCheck(SeriesCatalog catalog) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var atLimit = catalog.ServicesAtLimit();
-        var data = new Dictionary<string, object> { ["endpointLimitPerService"] = catalog.EndpointLimit, ["servicesAtLimit"] = atLimit.Count };
+        var endpoints = catalog.Endpoints.ServicesAtLimit();
+        var customers = catalog.Customers.ServicesAtLimit();
+        var data = new Dictionary<string, object>
+        {
+            ["endpointLimitPerService"] = catalog.Endpoints.Limit,
+            ["servicesAtLimit"] = endpoints.Count,
+            ["customerLimitPerService"] = catalog.Customers.Limit,
+            ["servicesAtCustomerLimit"] = customers.Count,
+        };
+        if (endpoints.Count == 0 && customers.Count == 0)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy(
+                $"every service within {catalog.Endpoints.Limit} endpoints and {catalog.Customers.Limit} customers", data));
+        }
+        var described = new[] { Describe(catalog.Endpoints, endpoints), Describe(catalog.Customers, customers) };
+        return Task.FromResult(HealthCheckResult.Degraded(string.Join("; ", described.Where(d => d is not null)), data: data));
+    }
+
+    private static string? Describe(
+        SeriesLimit limit, IReadOnlyList<(string Service, int Names, long Refusals, IReadOnlyList<string> RefusedSample)> atLimit)
+    {
         if (atLimit.Count == 0)
         {
-            return Task.FromResult(HealthCheckResult.Healthy($"every service within {catalog.EndpointLimit} endpoints", data));
+            return null;
         }
         var named = string.Join("; ", atLimit.Take(5).Select(s =>
-            $"{s.Service}: {s.Endpoints} endpoints, new ones counted under {SeriesCatalogTable.OtherEndpoint} (e.g. {string.Join(", ", s.RefusedSample.Take(3))})"));
-        return Task.FromResult(HealthCheckResult.Degraded($"{atLimit.Count} service(s) at the endpoint limit: {named}", data: data));
+            $"{s.Service}: {s.Names} {limit.Plural}, new ones counted under {limit.Other} (e.g. {string.Join(", ", s.RefusedSample.Take(3))})"));
+        return $"{atLimit.Count} service(s) at the {limit.Kind} limit: {named}";
     }
 }

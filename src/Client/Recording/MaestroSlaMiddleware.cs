@@ -24,6 +24,7 @@ internal sealed class MaestroSlaMiddleware(RequestDelegate next, MaestroSlaRepor
     // One name per (endpoint, method), made once: the request path only looks it up.
     private readonly ConcurrentDictionary<(Endpoint?, string), string> _names = new();
     private readonly Func<HttpContext, bool>? _filter = options.Value.Filter;
+    private readonly Func<HttpContext, string?>? _customerOf = options.Value.CustomerOf;
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -60,6 +61,6 @@ internal sealed class MaestroSlaMiddleware(RequestDelegate next, MaestroSlaRepor
             name = _names.GetOrAdd(key, static k => Names.Clean(
                 k.Item2 + " " + ((k.Item1 as RouteEndpoint)?.RoutePattern.RawText ?? Unmatched)));
         }
-        reporter.RecordServed(name, latency, status);
+        reporter.RecordServed(name, latency, status, _customerOf is null ? null : Names.CleanCustomer(_customerOf(context)));
     }
 }

@@ -32,6 +32,9 @@ internal static class Names
         return null;
     }
 
+    /// <summary>A customer as MaestroSla takes it (see <see cref="Clean"/>); null or empty: no customer.</summary>
+    public static string? CleanCustomer(string? customer) => string.IsNullOrEmpty(customer) ? null : Clean(customer);
+
     /// <summary>The name as MaestroSla takes it: '|' (in a regex route constraint) shown as '¦', control characters as '?', cut to length.</summary>
     public static string Clean(string name)
     {

@@ -17,4 +17,10 @@ public static class SeriesCatalogTable
 
     /// <summary>The customer that takes the requests of customers past a service's customer limit.</summary>
     public const string OtherCustomer = "(other)";
+
+    /// <summary>
+    /// The table of every (service, customer) ingest has stored <see cref="CustomerRequestsRecorded"/> of, written in the
+    /// same transaction as the customer's first events: what the per-service customer limit counts.
+    /// </summary>
+    public const string CustomerTableName = "customer_catalog";
 }

@@ -20,6 +20,6 @@ public sealed class ContractLimits
     /// <summary>At most one hour, because the latency histograms end there.</summary>
     public TimeSpan MaxLatency { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Applies to service, endpoint and component names, which become parts of read-model keys.</summary>
+    /// <summary>Applies to service, endpoint, component and customer names, which become parts of read-model keys.</summary>
     public int MaxNameLength { get; set; } = 200;
 }

@@ -82,6 +82,7 @@ public sealed class TelemetryDecoder
         Start = 1 << 9,
         End = 1 << 10,
         Reason = 1 << 11,
+        Customer = 1 << 12,
     }
 
     public DecodedMessage Decode(ReadOnlySpan<byte> utf8Json)
@@ -260,6 +261,7 @@ public sealed class TelemetryDecoder
         string? endpoint = null;
         string? component = null;
         string? reason = null;
+        string? customer = null;
         double? latencyMs = null;
         int? statusCode = null;
         bool? errorFlag = null;
@@ -309,6 +311,9 @@ public sealed class TelemetryDecoder
                 case WireFields.Component:
                     error = ReadName(ref reader, "component", out component);
                     break;
+                case WireFields.Customer:
+                    error = ReadName(ref reader, "customer", out customer);
+                    break;
                 case WireFields.LatencyMs:
                     error = ReadLatency(ref reader, out latencyMs);
                     break;
@@ -349,7 +354,7 @@ public sealed class TelemetryDecoder
 
         return kind switch
         {
-            MessageKind.Request => BuildRequest(service, endpoint, latencyMs, statusCode, errorFlag, timestamp),
+            MessageKind.Request => BuildRequest(service, endpoint, latencyMs, statusCode, errorFlag, timestamp, customer),
             MessageKind.Downtime => BuildDowntime(service, start, end, reason),
             _ => BuildHealth(service, component, healthState, latencyMs, timestamp),
         };
@@ -397,8 +402,10 @@ public sealed class TelemetryDecoder
 
         if (kind == MessageKind.Request)
         {
+            // The optional customer last: a message without one pays nothing for it.
             return reader.ValueTextEquals("endpoint"u8) ? WireFields.Endpoint
                 : reader.ValueTextEquals("error"u8) ? WireFields.ErrorFlag
+                : reader.ValueTextEquals("customer"u8) ? WireFields.Customer
                 : WireFields.None;
         }
 
@@ -419,6 +426,7 @@ public sealed class TelemetryDecoder
         WireFields.Start => "start",
         WireFields.End => "end",
         WireFields.Reason => "reason",
+        WireFields.Customer => "customer",
         _ => field.ToString(),
     };
 
@@ -428,7 +436,8 @@ public sealed class TelemetryDecoder
         double? latencyMs,
         int? statusCode,
         bool? errorFlag,
-        DateTimeOffset? timestamp)
+        DateTimeOffset? timestamp,
+        string? customer)
     {
         if (service is null)
         {
@@ -457,7 +466,7 @@ public sealed class TelemetryDecoder
 
         bool isError = errorFlag ?? statusCode >= 500;
         long latencyMicros = (long)Math.Round(latency * 1000);
-        return DecodedMessage.FromRequest(new RequestMetric(service, endpoint, latencyMicros, statusCode, isError, ts));
+        return DecodedMessage.FromRequest(new RequestMetric(service, endpoint, latencyMicros, statusCode, isError, ts, customer));
     }
 
     private static DecodedMessage BuildDowntime(

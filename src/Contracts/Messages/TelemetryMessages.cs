@@ -17,13 +17,15 @@ public enum HealthState
 /// <summary>One served request as reported by an application; the firehose of the pipeline.</summary>
 /// <param name="StatusCode">Absent when the application reported only the error flag.</param>
 /// <param name="Timestamp">Always UTC (offset zero).</param>
+/// <param name="Customer">The customer of a multi-tenant service the request was served for; null when not told.</param>
 public readonly record struct RequestMetric(
     string Service,
     string Endpoint,
     long LatencyMicros,
     int? StatusCode,
     bool IsError,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp,
+    string? Customer = null);
 
 /// <param name="Start">Always UTC (offset zero).</param>
 /// <param name="End">Always UTC and strictly after <paramref name="Start"/>.</param>

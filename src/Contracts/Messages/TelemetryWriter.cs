@@ -24,7 +24,8 @@ public static class TelemetryWriter
     [ThreadStatic]
     private static Utf8JsonWriter? _writer;
 
-    public static byte[] Request(string service, string endpoint, double latencyMs, int? status, DateTimeOffset timestamp, bool? error = null)
+    public static byte[] Request(
+        string service, string endpoint, double latencyMs, int? status, DateTimeOffset timestamp, bool? error = null, string? customer = null)
     {
         var json = Head("request", service);
         json.WriteString("endpoint"u8, endpoint);
@@ -36,6 +37,10 @@ public static class TelemetryWriter
         if (error is { } failed)
         {
             json.WriteBoolean("error"u8, failed);
+        }
+        if (customer is not null)
+        {
+            json.WriteString("customer"u8, customer);
         }
         // Last, so that a template's timestamp sits at a known place before the closing brace.
         Time(json, "ts"u8, timestamp);

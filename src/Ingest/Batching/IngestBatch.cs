@@ -6,10 +6,11 @@ using MaestroSla.Ingest.Storage;
 namespace MaestroSla.Ingest.Batching;
 
 /// <summary>
-/// Everything accepted since the last flush: request metrics grouped per (service, endpoint, UTC minute) and
-/// encoded as one HDR histogram each when the batch becomes events, downtime and health results as they came,
-/// and dead letters. The Kafka consumer keeps the minutes that are still open in memory and hands them from batch to
-/// batch (<see cref="MoveMinutesTo"/>), so a series' minute becomes one event however often the consumer flushes.
+/// Everything accepted since the last flush: request metrics grouped per (service, endpoint, UTC minute) and, for
+/// those that name a customer, once more per (service, customer, UTC minute), each group encoded as one HDR histogram
+/// when the batch becomes events; downtime and health results as they came, and dead letters. The Kafka consumer
+/// keeps the minutes that are still open in memory and hands them from batch to batch (<see cref="MoveMinutesTo"/>),
+/// so a series' minute becomes one event however often the consumer flushes.
 /// Not thread-safe: one batch belongs to one consumer loop or one HTTP request.
 /// </summary>
 public sealed class IngestBatch(SeriesCatalog? catalog = null)
@@ -18,6 +19,8 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
     private const int MaxMinutesPerEvent = 240;
 
     private readonly Dictionary<MinuteKey, MinuteWindow> _windows = [];
+    // The same requests once more per customer, for those that name one; keyed by the customer in place of the endpoint.
+    private readonly Dictionary<MinuteKey, MinuteWindow> _customerWindows = [];
     // A series' open minute keeps its latest requests raw (4 bytes each) and folds them into one encoded histogram
     // every FoldAt requests, so an open minute costs at most 2 KB raw plus one encoding however busy it is: the
     // consumer holds every series' open minutes, and at 10,000 series that is what bounds its memory. One scratch
@@ -64,28 +67,43 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
 
     private void AddRequest(in RequestMetric request)
     {
-        var key = new MinuteKey(request.Service, request.Endpoint, MinuteOf(request.Timestamp));
-        if (!_windows.TryGetValue(key, out var window))
+        var minute = MinuteOf(request.Timestamp);
+        Record(WindowOf(_windows, request.Service, request.Endpoint, minute, catalog?.Endpoints), request);
+        RequestCount++;
+        if (request.Customer is { } customer)
         {
-            // The endpoint limit is asked only when a batch first sees a series' minute, not for every request.
-            var admitted = catalog?.Admit(request.Service, request.Endpoint) ?? request.Endpoint;
-            if (!ReferenceEquals(admitted, request.Endpoint))
+            Record(WindowOf(_customerWindows, request.Service, customer, minute, catalog?.Customers), request);
+        }
+    }
+
+    private static MinuteWindow WindowOf(Dictionary<MinuteKey, MinuteWindow> windows, string service, string name, long minute, SeriesLimit? limit)
+    {
+        var key = new MinuteKey(service, name, minute);
+        if (!windows.TryGetValue(key, out var window))
+        {
+            // The limit is asked only when a batch first sees a series' minute, not for every request.
+            var admitted = limit?.Admit(service, name) ?? name;
+            if (!ReferenceEquals(admitted, name))
             {
-                key = key with { Endpoint = admitted };
+                key = key with { Name = admitted };
             }
-            if (!_windows.TryGetValue(key, out window))
+            if (!windows.TryGetValue(key, out window))
             {
                 window = new MinuteWindow();
-                _windows.Add(key, window);
+                windows.Add(key, window);
             }
         }
+        return window;
+    }
+
+    private void Record(MinuteWindow window, in RequestMetric request)
+    {
         // Latencies are validated to at most one hour (3.6e9 µs), which fits an unsigned 32-bit number.
         window.Raw.Add((uint)request.LatencyMicros);
         if (request.IsError)
         {
             window.Errors++;
         }
-        RequestCount++;
         if (window.Raw.Count >= FoldAt)
         {
             Fold(window);
@@ -143,7 +161,7 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
     }
 
     /// <summary>Whether anything is to be stored besides open minutes moved on (see <see cref="MoveMinutesTo"/>).</summary>
-    public bool HasEvents => _windows.Count > 0 || Downtimes.Count > 0 || HealthResults.Count > 0;
+    public bool HasEvents => _windows.Count > 0 || _customerWindows.Count > 0 || Downtimes.Count > 0 || HealthResults.Count > 0;
 
     /// <summary>Every (service, endpoint) the batch's events are about; endpoint "*" for each service.</summary>
     public HashSet<(string Service, string Endpoint)> Series()
@@ -151,7 +169,7 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
         var series = new HashSet<(string, string)>();
         foreach (var key in _windows.Keys)
         {
-            series.Add((key.Service, key.Endpoint));
+            series.Add((key.Service, key.Name));
             series.Add((key.Service, SeriesCatalogTable.ServiceRow));
         }
         foreach (var downtime in Downtimes)
@@ -165,6 +183,17 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
         return series;
     }
 
+    /// <summary>Every (service, customer) the batch's customer events are about.</summary>
+    public HashSet<(string Service, string Customer)> Customers()
+    {
+        var customers = new HashSet<(string, string)>();
+        foreach (var key in _customerWindows.Keys)
+        {
+            customers.Add((key.Service, key.Name));
+        }
+        return customers;
+    }
+
     /// <summary>
     /// Moves the requests of minutes at or after <paramref name="fromMinute"/> (see <see cref="MinuteOf"/>) into
     /// <paramref name="target"/>, which holds none of those minutes' series yet: they stay open in memory while this
@@ -172,45 +201,48 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
     /// </summary>
     public void MoveMinutesTo(IngestBatch target, long fromMinute)
     {
+        var requests = MoveWindows(_windows, target, target._windows, fromMinute);
+        target.RequestCount += requests;
+        RequestCount -= requests;
+        // The same requests once more, already counted.
+        MoveWindows(_customerWindows, target, target._customerWindows, fromMinute);
+    }
+
+    /// <summary>Moves the windows of minutes at or after <paramref name="fromMinute"/>; returns how many requests they held.</summary>
+    private static long MoveWindows(
+        Dictionary<MinuteKey, MinuteWindow> windows, IngestBatch target, Dictionary<MinuteKey, MinuteWindow> targetWindows, long fromMinute)
+    {
         List<MinuteKey>? moved = null;
-        foreach (var (key, window) in _windows)
+        long requests = 0;
+        foreach (var (key, window) in windows)
         {
             if (key.MinuteNumber < fromMinute)
             {
                 continue;
             }
-            var requests = window.Requests;
-            target.RequestCount += requests;
-            RequestCount -= requests;
-            if (target._windows.TryGetValue(key, out var existing))
+            requests += window.Requests;
+            if (targetWindows.TryGetValue(key, out var existing))
             {
                 target.Absorb(existing, window);
             }
             else
             {
-                target._windows.Add(key, window);
+                targetWindows.Add(key, window);
             }
             (moved ??= []).Add(key);
         }
         foreach (var key in moved ?? [])
         {
-            _windows.Remove(key);
+            windows.Remove(key);
         }
+        return requests;
     }
 
     /// <summary>Adds another batch's requests, downtime and health results to this one (HTTP group commits).</summary>
     public void MergeFrom(IngestBatch other)
     {
-        foreach (var (key, window) in other._windows)
-        {
-            // Copied, not taken over: the other batch stays as it was (its request may be answered apart).
-            if (!_windows.TryGetValue(key, out var existing))
-            {
-                existing = new MinuteWindow();
-                _windows.Add(key, existing);
-            }
-            Absorb(existing, window);
-        }
+        MergeWindows(_windows, other._windows);
+        MergeWindows(_customerWindows, other._customerWindows);
         Downtimes.AddRange(other.Downtimes);
         HealthResults.AddRange(other.HealthResults);
         DeadLetters.AddRange(other.DeadLetters);
@@ -218,36 +250,26 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
         RequestCount += other.RequestCount;
     }
 
+    private void MergeWindows(Dictionary<MinuteKey, MinuteWindow> windows, Dictionary<MinuteKey, MinuteWindow> others)
+    {
+        foreach (var (key, window) in others)
+        {
+            // Copied, not taken over: the other batch stays as it was (its request may be answered apart).
+            if (!windows.TryGetValue(key, out var existing))
+            {
+                existing = new MinuteWindow();
+                windows.Add(key, existing);
+            }
+            Absorb(existing, window);
+        }
+    }
+
     /// <summary>The events this batch stands for, grouped by service.</summary>
     public Dictionary<string, List<object>> ToEventsByService()
     {
         var byService = new Dictionary<string, List<object>>();
-
-        var minutesByEndpoint = new Dictionary<(string Service, string Endpoint), List<MinuteOfRequests>>();
-        foreach (var (key, window) in _windows)
-        {
-            if (!minutesByEndpoint.TryGetValue((key.Service, key.Endpoint), out var minutes))
-            {
-                minutes = [];
-                minutesByEndpoint.Add((key.Service, key.Endpoint), minutes);
-            }
-            LoadScratch(window);
-            minutes.Add(new MinuteOfRequests(
-                new DateTimeOffset(key.MinuteNumber * TimeSpan.TicksPerMinute, TimeSpan.Zero),
-                window.Requests,
-                window.Errors,
-                _scratch.Encode()));
-        }
-
-        foreach (var ((service, endpoint), minutes) in minutesByEndpoint)
-        {
-            minutes.Sort(static (a, b) => a.Minute.CompareTo(b.Minute));
-            for (var start = 0; start < minutes.Count; start += MaxMinutesPerEvent)
-            {
-                var chunk = minutes.GetRange(start, Math.Min(MaxMinutesPerEvent, minutes.Count - start));
-                EventsOf(byService, service).Add(new RequestsRecorded(service, endpoint, chunk));
-            }
-        }
+        AddMinuteEvents(byService, _windows, static (service, endpoint, minutes) => new RequestsRecorded(service, endpoint, minutes));
+        AddMinuteEvents(byService, _customerWindows, static (service, customer, minutes) => new CustomerRequestsRecorded(service, customer, minutes));
         foreach (var downtime in Downtimes)
         {
             EventsOf(byService, downtime.Service).Add(new DowntimeRecorded(downtime.Service, downtime.Start, downtime.End, downtime.Reason));
@@ -257,6 +279,38 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
             EventsOf(byService, health.Service).Add(new HealthChecked(health.Service, health.Component, health.Status, health.LatencyMs, health.Timestamp));
         }
         return byService;
+    }
+
+    /// <summary>One event per (service, name) and up to <see cref="MaxMinutesPerEvent"/> of its minutes, in minute order.</summary>
+    private void AddMinuteEvents(
+        Dictionary<string, List<object>> byService, Dictionary<MinuteKey, MinuteWindow> windows,
+        Func<string, string, List<MinuteOfRequests>, object> toEvent)
+    {
+        var minutesByName = new Dictionary<(string Service, string Name), List<MinuteOfRequests>>();
+        foreach (var (key, window) in windows)
+        {
+            if (!minutesByName.TryGetValue((key.Service, key.Name), out var minutes))
+            {
+                minutes = [];
+                minutesByName.Add((key.Service, key.Name), minutes);
+            }
+            LoadScratch(window);
+            minutes.Add(new MinuteOfRequests(
+                new DateTimeOffset(key.MinuteNumber * TimeSpan.TicksPerMinute, TimeSpan.Zero),
+                window.Requests,
+                window.Errors,
+                _scratch.Encode()));
+        }
+
+        foreach (var ((service, name), minutes) in minutesByName)
+        {
+            minutes.Sort(static (a, b) => a.Minute.CompareTo(b.Minute));
+            for (var start = 0; start < minutes.Count; start += MaxMinutesPerEvent)
+            {
+                var chunk = minutes.GetRange(start, Math.Min(MaxMinutesPerEvent, minutes.Count - start));
+                EventsOf(byService, service).Add(toEvent(service, name, chunk));
+            }
+        }
     }
 
     private static List<object> EventsOf(Dictionary<string, List<object>> byService, string service)
@@ -272,6 +326,7 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
     public void Clear()
     {
         _windows.Clear();
+        _customerWindows.Clear();
         Downtimes.Clear();
         HealthResults.Clear();
         DeadLetters.Clear();
@@ -279,7 +334,8 @@ public sealed class IngestBatch(SeriesCatalog? catalog = null)
         RequestCount = 0;
     }
 
-    private readonly record struct MinuteKey(string Service, string Endpoint, long MinuteNumber);
+    /// <param name="Name">The endpoint, or the customer among the customer windows.</param>
+    private readonly record struct MinuteKey(string Service, string Name, long MinuteNumber);
 
     private sealed class MinuteWindow
     {

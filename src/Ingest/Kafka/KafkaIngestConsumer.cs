@@ -572,7 +572,7 @@ public abstract class KafkaIngestConsumer<TValue, TTally>(
         // Group callbacks are synchronous and run on the consume thread, which has nothing else to do meanwhile.
         // A write in flight holds none of these partitions (they were revoked, and so settled, or never ours).
         var stored = LoadStoredOffsetsAsync(CancellationToken.None).GetAwaiter().GetResult();
-        // Endpoints other instances admitted, so that the endpoint limit decides replayed requests as they did.
+        // Endpoints and customers other instances admitted, so that the limits decide replayed requests as they did.
         LoadCatalogAsync(CancellationToken.None).GetAwaiter().GetResult();
         var positions = partitions.Select(partition => ResumeAt(consumer, partition, stored)).ToList();
         logger.LogInformation("Assigned {Partitions}", string.Join(",", positions.Select(p => $"{p.Partition.Value}@{p.Offset}")));

@@ -13,4 +13,13 @@ public sealed class OtlpOptions
 
     /// <summary>Most spans in one export, as /api/ingest takes at most this many messages per request.</summary>
     public int MaxSpansPerRequest { get; set; } = 50_000;
+
+    /// <summary>
+    /// The attribute that names a SERVER span's customer (the request's <c>customer</c>): a span attribute, else a
+    /// resource attribute; neither: no customer.
+    /// </summary>
+    public string CustomerAttribute { get; set; } = DefaultCustomerAttribute;
+
+    /// <summary>What multi-tenant instrumentation commonly sets (<c>tenant.id</c>).</summary>
+    public const string DefaultCustomerAttribute = "tenant.id";
 }

@@ -38,7 +38,8 @@ public sealed class OtlpFormatException(string message) : Exception(message);
 /// Turns OTLP SERVER spans into request metrics under the wire contract's rules (<see cref="ContractLimits"/>):
 /// service = resource <c>service.name</c>; endpoint = <c>http.request.method</c> + <c>http.route</c> (older
 /// <c>http.method</c> / <c>http.target</c> accepted, the span name otherwise); latency = end − start; error = status
-/// ERROR or an HTTP status of 500 or more; time = the span's end. Spans of other kinds are ignored and counted.
+/// ERROR or an HTTP status of 500 or more; time = the span's end; customer = the span's
+/// <see cref="OtlpOptions.CustomerAttribute"/>, else the resource's, else none. Spans of other kinds are ignored and counted.
 /// </summary>
 /// <remarks>
 /// <para>It reads the protobuf encoding in place, field by field, and only the fields it needs: materialising every
@@ -57,7 +58,7 @@ public sealed class OtlpSpanDecoder
 
     private const long NanosPerMicro = 1_000;
     private const long NanosPerTick = 100;
-    private const int MaxCachedEndpoints = 10_000;
+    private const int MaxCachedNames = 10_000;
     private const string EndpointWhat = "endpoint (http.request.method + http.route)";
 
     // Protobuf wire types and the OTLP field numbers read here (opentelemetry/proto/**/*.proto, v1.9.0).
@@ -71,21 +72,29 @@ public sealed class OtlpSpanDecoder
     private readonly TimeProvider _time;
     private readonly ContractLimits _limits;
     private readonly long _maxLatencyNanos;
-    // Endpoints seen before, already checked against the contract, found by their characters without a new string.
-    private readonly Dictionary<string, string> _endpoints = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _endpointsByChars;
+    // Endpoints and customers seen before, already checked against the contract, found by their characters without a new string.
+    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _namesByChars;
+    private readonly byte[] _customerKey;
+    private readonly string _customerWhat;
+    private readonly string _resourceCustomerWhat;
     private readonly List<RequestMetric> _requests = [];
     private char[] _chars = new char[256];
 
-    public OtlpSpanDecoder(ContractLimits limits, TimeProvider time)
+    public OtlpSpanDecoder(ContractLimits limits, TimeProvider time, OtlpOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
+        var customerAttribute = options?.CustomerAttribute ?? OtlpOptions.DefaultCustomerAttribute;
+        ArgumentException.ThrowIfNullOrEmpty(customerAttribute, nameof(options));
+        _customerKey = Encoding.UTF8.GetBytes(customerAttribute);
+        _customerWhat = $"attribute '{customerAttribute}'";
+        _resourceCustomerWhat = $"resource attribute '{customerAttribute}'";
         // The same sanity checks as the JSON contract's decoder (it throws on nonsensical limits).
         _ = new TelemetryDecoder(limits, time);
         _limits = limits;
         _time = time;
         _maxLatencyNanos = limits.MaxLatency.Ticks * NanosPerTick;
-        _endpointsByChars = _endpoints.GetAlternateLookup<ReadOnlySpan<char>>();
+        _namesByChars = _names.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>Adds the request of every acceptable SERVER span to <paramref name="batch"/>.</summary>
@@ -166,6 +175,7 @@ public sealed class OtlpSpanDecoder
         var serviceFound = false;
         string? service = null;
         string? serviceProblem = null;
+        var customer = default(ResourceCustomer);
         var wire = new Wire(resourceSpans);
         while (wire.More)
         {
@@ -175,6 +185,7 @@ public sealed class OtlpSpanDecoder
                 resource = wire.Bytes();
                 hasResource = true;
                 ReadService(resource, ref serviceFound, ref service, ref serviceProblem);
+                customer = ReadResourceCustomer(resource);
             }
             else if (field == 3 && type == Length)
             {
@@ -233,7 +244,7 @@ public sealed class OtlpSpanDecoder
                     continue;
                 }
                 var span = scopeWire.Bytes();
-                var problem = ReadSpan(span, service, serviceProblem, window, requests, ref counts);
+                var problem = ReadSpan(span, service, serviceProblem, customer, window, requests, ref counts);
                 if (problem is null)
                 {
                     continue;
@@ -263,8 +274,39 @@ public sealed class OtlpSpanDecoder
     /// <summary>The first <c>service.name</c> attribute of the resource decides: a valid name, or why there is none.</summary>
     private void ReadService(ReadOnlySpan<byte> resource, ref bool found, ref string? service, ref string? problem)
     {
+        if (found || !TryFindAttribute(resource, "service.name"u8, out var value))
+        {
+            return;
+        }
+        found = true;
+        if (value.Kind != AnyKind.String)
+        {
+            problem = "resource attribute 'service.name' must be a string";
+            return;
+        }
+        service = Text(value.Text);
+        problem = CheckName(service, "resource attribute 'service.name'");
+    }
+
+    /// <summary>
+    /// The resource's customer attribute, as a default for its spans: the first one decides, checked once here and
+    /// refused only for SERVER spans that do not name a customer of their own.
+    /// </summary>
+    private ResourceCustomer ReadResourceCustomer(ReadOnlySpan<byte> resource)
+    {
+        if (!TryFindAttribute(resource, _customerKey, out var value))
+        {
+            return default;
+        }
+        var problem = Customer(value, _resourceCustomerWhat, out var customer);
+        return new ResourceCustomer(customer, problem);
+    }
+
+    /// <summary>The value of the resource's first attribute named <paramref name="name"/>; false when it has none.</summary>
+    private static bool TryFindAttribute(ReadOnlySpan<byte> resource, ReadOnlySpan<byte> name, out AnyValueView value)
+    {
         var wire = new Wire(resource);
-        while (wire.More && !found)
+        while (wire.More)
         {
             var (field, type) = wire.Tag();
             if (field != 1 || type != Length)
@@ -272,26 +314,20 @@ public sealed class OtlpSpanDecoder
                 wire.Skip(type);
                 continue;
             }
-            ReadKeyValue(wire.Bytes(), out var key, out var value);
-            if (!key.SequenceEqual("service.name"u8))
+            ReadKeyValue(wire.Bytes(), out var key, out value);
+            if (key.SequenceEqual(name))
             {
-                continue;
+                return true;
             }
-            found = true;
-            if (value.Kind != AnyKind.String)
-            {
-                problem = "resource attribute 'service.name' must be a string";
-                return;
-            }
-            service = Text(value.Text);
-            problem = CheckName(service, "resource attribute 'service.name'");
         }
+        value = default;
+        return false;
     }
 
     /// <summary>Counts a span that is not SERVER, adds a SERVER span's request, or says why it is refused.</summary>
     private string? ReadSpan(
-        ReadOnlySpan<byte> span, string? service, string? serviceProblem, (DateTimeOffset Earliest, DateTimeOffset Latest) window,
-        List<RequestMetric> requests, ref OtlpSpanCounts counts)
+        ReadOnlySpan<byte> span, string? service, string? serviceProblem, ResourceCustomer resourceCustomer,
+        (DateTimeOffset Earliest, DateTimeOffset Latest) window, List<RequestMetric> requests, ref OtlpSpanCounts counts)
     {
         // Scalars first (the kind decides whether anything else is read), attributes after.
         ulong kind = 0, start = 0, end = 0, statusCode = 0;
@@ -333,10 +369,14 @@ public sealed class OtlpSpanDecoder
         }
 
         // Which attribute wins when several are there: the last method, route and target; http.method only without
-        // http.request.method; the first status code. A value of another type reads as empty.
+        // http.request.method; the first status code and customer. A value of another type reads as empty (a
+        // customer's is refused).
         ReadOnlySpan<byte> method = default, route = default, target = default;
         var hasMethod = false;
         int? status = null;
+        var customer = resourceCustomer.Customer;
+        var customerProblem = resourceCustomer.Problem;
+        var hasCustomer = false;
         wire = new Wire(span);
         while (wire.More)
         {
@@ -376,6 +416,16 @@ public sealed class OtlpSpanDecoder
                     return problem;
                 }
             }
+            else if (!hasCustomer && key.SequenceEqual(_customerKey))
+            {
+                // The span's own wins over its resource's.
+                hasCustomer = true;
+                customerProblem = Customer(value, _customerWhat, out customer);
+            }
+        }
+        if (customerProblem is not null)
+        {
+            return customerProblem;
         }
 
         if (route.IsEmpty && !target.IsEmpty)
@@ -419,7 +469,7 @@ public sealed class OtlpSpanDecoder
 
         var isError = statusCode == StatusCodeError || status >= 500;
         var micros = (long)((latencyNanos + (NanosPerMicro / 2)) / NanosPerMicro);
-        requests.Add(new RequestMetric(service!, endpoint!, micros, status, isError, ended));
+        requests.Add(new RequestMetric(service!, endpoint!, micros, status, isError, ended, customer));
         counts.Accepted++;
         return null;
     }
@@ -452,22 +502,43 @@ public sealed class OtlpSpanDecoder
             _chars[length++] = ' ';
             length += Encoding.UTF8.GetChars(route, _chars.AsSpan(length));
         }
-        var chars = _chars.AsSpan(0, length);
-        if (_endpointsByChars.TryGetValue(chars, out endpoint))
+        return CachedName(_chars.AsSpan(0, length), route.IsEmpty ? "span name" : EndpointWhat, out endpoint);
+    }
+
+    /// <summary>A customer attribute's value: a string, checked as names are.</summary>
+    private string? Customer(in AnyValueView value, string what, out string? customer)
+    {
+        customer = null;
+        if (value.Kind != AnyKind.String)
+        {
+            return $"{what} must be a string";
+        }
+        if (value.Text.Length > _chars.Length)
+        {
+            _chars = new char[Math.Max(value.Text.Length, _chars.Length * 2)];
+        }
+        var length = Encoding.UTF8.GetChars(value.Text, _chars);
+        return CachedName(_chars.AsSpan(0, length), what, out customer);
+    }
+
+    /// <summary>The one string of a name, checked against the contract the first time it is seen, or why it is refused.</summary>
+    private string? CachedName(ReadOnlySpan<char> chars, string what, out string? name)
+    {
+        if (_namesByChars.TryGetValue(chars, out name))
         {
             return null;
         }
         var text = chars.ToString();
-        var problem = CheckName(text, route.IsEmpty ? "span name" : EndpointWhat);
+        var problem = CheckName(text, what);
         if (problem is not null)
         {
             return problem;
         }
-        if (_endpoints.Count < MaxCachedEndpoints)
+        if (_names.Count < MaxCachedNames)
         {
-            _endpoints.Add(text, text);
+            _names.Add(text, text);
         }
-        endpoint = text;
+        name = text;
         return null;
     }
 
@@ -618,6 +689,9 @@ public sealed class OtlpSpanDecoder
             throw new OtlpFormatException("a refused span cannot be kept as sent: " + ex.Message);
         }
     }
+
+    /// <summary>A resource's customer for its spans, or why it cannot be one (both null: the resource names none).</summary>
+    private readonly record struct ResourceCustomer(string? Customer, string? Problem);
 
     private enum AnyKind
     {

@@ -26,7 +26,7 @@ public sealed class PartitionFencedException(string topic, int partition)
     : Exception($"Partition {topic}[{partition}] was advanced by another consumer; this batch was rolled back.");
 
 /// <summary>
-/// Stores one batch — events, dead letters, new catalogue rows and (for Kafka) the partitions' positions — in one
+/// Stores one batch — events (a service's endpoint and customer events alike), dead letters, new catalogue rows and (for Kafka) the partitions' positions — in one
 /// PostgreSQL transaction, so that after any crash either all of it is there or none of it.
 /// </summary>
 /// <remarks>
@@ -73,7 +73,8 @@ public sealed class IngestBatchWriter
     {
         // Everything CPU-bound happens before the transaction opens: an open transaction never waits on us.
         var eventsByService = batch.ToEventsByService();
-        var newSeries = _catalog.Unrecorded(batch.Series());
+        var newSeries = _catalog.Endpoints.Unrecorded(batch.Series());
+        var newCustomers = _catalog.Customers.Unrecorded(batch.Customers());
 
         await using var connection = _store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
@@ -134,7 +135,11 @@ public sealed class IngestBatchWriter
             }
             if (newSeries.Count > 0)
             {
-                commands.BatchCommands.Add(SeriesCatalog.Insert(_schema, newSeries));
+                commands.BatchCommands.Add(_catalog.Endpoints.Insert(_schema, newSeries));
+            }
+            if (newCustomers.Count > 0)
+            {
+                commands.BatchCommands.Add(_catalog.Customers.Insert(_schema, newCustomers));
             }
             if (commands.BatchCommands.Count > 0)
             {
@@ -160,7 +165,8 @@ public sealed class IngestBatchWriter
         }
 
         await transaction.CommitAsync(ct);
-        _catalog.Recorded(newSeries);
+        _catalog.Endpoints.Recorded(newSeries);
+        _catalog.Customers.Recorded(newCustomers);
     }
 
     private NpgsqlBatchCommand Timeouts()

@@ -30,4 +30,7 @@ public sealed class IngestWriteOptions
 
     /// <summary>Most endpoints per service before new ones are counted under "(other)".</summary>
     public int EndpointLimitPerService { get; set; } = SeriesCatalog.DefaultEndpointLimit;
+
+    /// <summary>Most customers per service before new ones are counted under "(other)".</summary>
+    public int CustomerLimitPerService { get; set; } = SeriesCatalog.DefaultCustomerLimit;
 }

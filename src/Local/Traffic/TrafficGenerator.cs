@@ -102,7 +102,7 @@ public sealed class TrafficGenerator
 
     /// <summary>The request as its producer sends it (version-1 wire format).</summary>
     public static byte[] Encode(in RequestMetric request) =>
-        TelemetryWriter.Request(request.Service, request.Endpoint, request.LatencyMicros / 1000.0, request.StatusCode, request.Timestamp);
+        TelemetryWriter.Request(request.Service, request.Endpoint, request.LatencyMicros / 1000.0, request.StatusCode, request.Timestamp, customer: request.Customer);
 
     /// <summary>The message as its producer sends it (version-1 wire format).</summary>
     public static byte[] Encode(in DecodedMessage message) => message.Kind switch

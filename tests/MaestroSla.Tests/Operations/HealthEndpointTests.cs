@@ -74,7 +74,7 @@ public sealed class HealthEndpointTests(ServicesFixture services)
         health.Components["kafka-consumer-lag"].Description!.ShouldContain("0 message(s) behind");
         health.Components["ingest"].Description!.ShouldBe("nothing stored yet, nothing waiting");
         health.Components["projections"].Description!.ShouldContain("latency_rollups_0 0 behind");
-        health.Components["cardinality"].Description!.ShouldBe("every service within 2000 endpoints");
+        health.Components["cardinality"].Description!.ShouldBe("every service within 2000 endpoints and 1000 customers");
         health.Body.ShouldContain("\"sampleLatencyMs\"");
     }
 

@@ -106,19 +106,8 @@ public sealed class EventStoreQueriesTests(ServicesFixture services)
         (await CatalogueAsync(connection)).Count.ShouldBe(5, "ingest writes the rows of new series itself once the catalogue has any");
     }
 
-    private static async Task<List<string>> CatalogueAsync(Npgsql.NpgsqlConnection connection)
-    {
-        await using var command = new Npgsql.NpgsqlCommand(
-            $"select service || ' ' || endpoint from {MaestroStore.Schema}.{SeriesCatalogTable.Name}", connection);
-        var rows = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(reader.GetString(0));
-        }
-        rows.Sort(StringComparer.Ordinal);
-        return rows;
-    }
+    private static Task<List<string>> CatalogueAsync(Npgsql.NpgsqlConnection connection) =>
+        CatalogueRows.ReadAsync(connection, MaestroStore.Schema, SeriesCatalogTable.Name, "endpoint");
 
     private static RequestsRecorded Requests(string service, string endpoint) => new(service, endpoint, [new MinuteOfRequests(At, 3, 1, [])]);
 
