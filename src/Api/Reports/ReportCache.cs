@@ -14,9 +14,10 @@ namespace MaestroSla.Api.Reports;
 
 /// <summary>
 /// What a caller asked for. Formatting (json or csv) is the endpoint's business: the cache keeps the report only, but
-/// counts each format as an entry of its own, as it always has (hits, misses and capacity stay comparable).
+/// counts each format as an entry of its own, as it always has (hits, misses and capacity stay comparable). Customer is
+/// one customer's report (?customer=).
 /// </summary>
-public sealed record ReportRequest(string Service, string? Endpoint, ReportPeriod Period, DateTimeOffset? AsOf, string Format = "json");
+public sealed record ReportRequest(string Service, string? Endpoint, ReportPeriod Period, DateTimeOffset? AsOf, string Format = "json", string? Customer = null);
 
 /// <summary>
 /// How far the store had got when a report was asked for: the slowest of the projections a report reads (every
@@ -115,7 +116,7 @@ public sealed class ReportCache
         {
             positions = StorePositions.Settled;
         }
-        var key = new Key(request.Service, request.Endpoint, request.Period.From, request.Period.To, request.Period.TimeZone, request.AsOf,
+        var key = new Key(request.Service, request.Endpoint, request.Customer, request.Period.From, request.Period.To, request.Period.TimeZone, request.AsOf,
             request.Period.ScheduledTo, request.Format, positions.Projection, positions.HighWater);
         if (_cache.TryGet(key, out var cached))
         {
@@ -139,7 +140,7 @@ public sealed class ReportCache
     {
         await using var session = _store.QuerySession();
         var report = await SlaReportBuilder.BuildAsync(
-            session, _sla, request.Service, request.Period.From, request.Period.To, request.Period.TimeZone, request.AsOf, ct, request.Endpoint);
+            session, _sla, request.Service, request.Period.From, request.Period.To, request.Period.TimeZone, request.AsOf, ct, request.Endpoint, request.Customer);
         return request.Period.Mark(report);
     }
 
@@ -174,6 +175,6 @@ public sealed class ReportCache
     }
 
     private readonly record struct Key(
-        string Service, string? Endpoint, DateTimeOffset From, DateTimeOffset To, string TimeZone, DateTimeOffset? AsOf, DateTimeOffset? ScheduledTo, string Format,
+        string Service, string? Endpoint, string? Customer, DateTimeOffset From, DateTimeOffset To, string TimeZone, DateTimeOffset? AsOf, DateTimeOffset? ScheduledTo, string Format,
         long Projection, long HighWater);
 }

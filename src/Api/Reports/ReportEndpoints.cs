@@ -17,27 +17,28 @@ namespace MaestroSla.Api.Reports;
 /// <summary>
 /// The SLA report of a service for a calendar month in a time zone (?month=2026-10&amp;tz=Europe/Berlin; the
 /// current month when omitted) or any range (?from=…&amp;to=…, at most Reports:MaxRangeDays); ?asOf=T gives the
-/// report as it stood at T; ?format=csv for a spreadsheet; ?endpoint=… for one endpoint's requests and latency.
-/// An unknown service or endpoint is 404 naming the nearest known ones.
+/// report as it stood at T; ?format=csv for a spreadsheet; ?endpoint=… for one endpoint's requests and latency;
+/// ?customer=… for one customer's (downtime stays the service's). An unknown service, endpoint or customer is 404
+/// naming the nearest known ones.
 /// </summary>
 public static class ReportEndpoint
 {
     public static ProblemDetails Validate(
-        string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf, string? format,
-        IOptions<ReportOptions> options, IOptions<ContractLimits> limits, TimeProvider time) =>
-        ReportQuery.Problem(service, NullIfEmpty(endpoint), asOf, limits.Value)
+        string service, string? endpoint, string? customer, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf,
+        string? format, IOptions<ReportOptions> options, IOptions<ContractLimits> limits, TimeProvider time) =>
+        ReportQuery.Problem(service, NullIfEmpty(endpoint), asOf, limits.Value, NullIfEmpty(customer))
         ?? ReportQuery.Period(month, from, to, tz, time, options.Value.MaxRange).Problem
         ?? (string.IsNullOrEmpty(format) || format is "json" or "csv" ? WolverineContinue.NoProblems : ReportQuery.BadRequest("format must be json or csv"));
 
     [WolverineGet("/api/reports/{service}")]
     public static async Task<IResult> Get(
-        string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf, string? format,
+        string service, string? endpoint, string? customer, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, DateTimeOffset? asOf, string? format,
         ReportCache cache, IQuerySession session, IOptions<SlaOptions> sla, IOptions<ReportOptions> options, TimeProvider time, CancellationToken ct)
     {
         var period = ReportQuery.Period(month, from, to, tz, time, options.Value.MaxRange).Period!;
         // As of T, a period in progress at T had only elapsed up to T.
         period = asOf is { } at ? period.ElapsedAt(at) : period;
-        var report = await cache.GetAsync(new ReportRequest(service, NullIfEmpty(endpoint), period, asOf, format ?? "json"), ct);
+        var report = await cache.GetAsync(new ReportRequest(service, NullIfEmpty(endpoint), period, asOf, format ?? "json", NullIfEmpty(customer)), ct);
         if (await ReportQuery.UnknownAsync(session, sla.Value, report, ct) is { } unknown)
         {
             return unknown;

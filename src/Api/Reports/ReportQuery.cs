@@ -24,11 +24,16 @@ public static class ReportQuery
     public static ProblemDetails BadRequest(string title, string? detail = null) =>
         new() { Title = title, Detail = detail, Status = StatusCodes.Status400BadRequest };
 
-    /// <summary>A 400 for a service or endpoint name ingest would refuse, or an instant out of range; else null.</summary>
-    public static ProblemDetails? Problem(string? service, string? endpoint, DateTimeOffset? asOf, ContractLimits limits)
+    /// <summary>
+    /// A 400 for a service, endpoint or customer name ingest would refuse, an endpoint and a customer together (a
+    /// customer's rollups span the service's endpoints), or an instant out of range; else null.
+    /// </summary>
+    public static ProblemDetails? Problem(string? service, string? endpoint, DateTimeOffset? asOf, ContractLimits limits, string? customer = null)
     {
         var problem = (service is null ? null : ReportNames.Problem(service, "service", limits.MaxNameLength))
             ?? (endpoint is null ? null : ReportNames.Problem(endpoint, "endpoint", limits.MaxNameLength))
+            ?? (customer is null ? null : ReportNames.Problem(customer, "customer", limits.MaxNameLength))
+            ?? (endpoint is not null && customer is not null ? "Give endpoint or customer, not both: a customer's figures span every endpoint" : null)
             ?? ReportPeriod.InstantProblem("asOf", asOf);
         return problem is null ? null : BadRequest(problem);
     }
@@ -51,8 +56,8 @@ public static class ReportQuery
     }
 
     /// <summary>
-    /// After a report was computed: when it found nothing, whether its service (and endpoint) is known at all. Only
-    /// empty reports pay for the look-up.
+    /// After a report was computed: when it found nothing, whether its service (and endpoint, or customer) is known at
+    /// all. Only empty reports pay for the look-up.
     /// </summary>
     public static async Task<IResult?> UnknownAsync(IQuerySession session, SlaOptions options, SlaReport report, CancellationToken ct)
     {
@@ -74,6 +79,14 @@ public static class ReportQuery
             if (!endpoints.Contains(endpoint, StringComparer.Ordinal))
             {
                 return NotFound($"endpoint of service '{report.Service}'", endpoint, endpoints);
+            }
+        }
+        if (report.Customer is { } customer)
+        {
+            var customers = await KnownSubjects.CustomersAsync(session, report.Service, ct);
+            if (!customers.Contains(customer, StringComparer.Ordinal))
+            {
+                return NotFound($"customer of service '{report.Service}'", customer, customers);
             }
         }
         return null;

@@ -66,7 +66,8 @@ function render(s) {
     ? `partial: the month ends ${instant(s.scheduledEnd, tz)}` : 'final';
   field('status').dataset.status = s.status;
   field('contractVersion').textContent = s.contractVersion;
-  field('measure').textContent = s.measure;
+  // A contract with customerId measures that customer's requests alone (downtime stays the services').
+  field('measure').textContent = s.customerId ? `${s.measure}, requests of customer ${s.customerId} only` : s.measure;
   field('maintenance').textContent = `downtime ${s.excludeDowntime ? 'excluded' : 'counted'}, requests ${s.excludeRequests ? 'excluded' : 'counted'}`;
   const overall = field('overall');
   overall.className = `card badge ${STATUS_CLASS[s.overall]}`;

@@ -18,13 +18,14 @@ internal static class ReportCommands
         var to = new Option<DateTimeOffset?>("--to") { Description = "Range end, ISO-8601 with offset (with --from)" };
         var tz = new Option<string?>("--tz") { Description = "IANA time zone of the month, e.g. Europe/Berlin (default UTC)" };
         var endpoint = new Option<string?>("--endpoint") { Description = "One endpoint's requests and latency, e.g. \"GET /cart\"" };
+        var customer = new Option<string?>("--customer") { Description = "One customer's requests and latency (downtime stays the service's), e.g. tenant-7 or \"(other)\"" };
         var asOf = new Option<DateTimeOffset?>("--as-of") { Description = "The report as it stood at this moment" };
         var format = new Option<string>("--format") { Description = "table, json or csv", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong(Format.TableJsonCsv);
 
         var command = new Command("report", "SLA report of a service: every target against its actual value, downtime, error budgets")
         {
-            service, month, from, to, tz, endpoint, asOf, format,
+            service, month, from, to, tz, endpoint, customer, asOf, format,
         };
         command.Validators.Add(result =>
         {
@@ -43,6 +44,7 @@ internal static class ReportCommands
             using var api = context.Connect(parse);
             var query = PeriodQuery(parse, month, from, to, tz, asOf);
             Add(query, "endpoint", parse.GetValue(endpoint));
+            Add(query, "customer", parse.GetValue(customer));
             var selectedFormat = parse.GetValue(format)!;
             if (selectedFormat == "csv")
             {
@@ -189,7 +191,7 @@ internal static class ReportCommands
     {
         var zone = Format.Zone(report.TimeZone);
         console.MarkupLineInterpolated(
-            $"[bold]SLA report {report.Service}{(report.Endpoint is null ? "" : " " + report.Endpoint)}[/]  {Format.Instant(report.From, zone)} to {Format.Instant(report.To, zone)} ({report.TimeZone}){(report.AsOf is { } asOf ? $", as of {asOf:O}" : "")}{(report.PeriodStatus == "partial" && report.ScheduledTo is { } end ? $", partial: the period ends {Format.Instant(end, zone)}" : "")}");
+            $"[bold]SLA report {report.Service}{(report.Endpoint is null ? "" : " " + report.Endpoint)}{(report.Customer is null ? "" : " customer " + report.Customer)}[/]  {Format.Instant(report.From, zone)} to {Format.Instant(report.To, zone)} ({report.TimeZone}){(report.AsOf is { } asOf ? $", as of {asOf:O}" : "")}{(report.PeriodStatus == "partial" && report.ScheduledTo is { } end ? $", partial: the period ends {Format.Instant(end, zone)}" : "")}");
 
         var table = new Table().Border(TableBorder.Rounded);
         table.AddColumn("metric");

@@ -98,6 +98,10 @@ internal static class StatementCommands
                 Format.Result(f.Status));
         }
         console.Write(services);
+        if (s.CustomerId is { } customerId)
+        {
+            console.MarkupLineInterpolated($"requests of customer {customerId} only (downtime is the services')");
+        }
         console.MarkupLineInterpolated($"maintenance windows applied: {s.MaintenanceWindows.Count}");
         console.Write(new Markup("contract: "));
         console.Write(Format.Result(s.Overall, upper: true));

@@ -101,6 +101,14 @@ public sealed record SlaReport(
     public DateTimeOffset? ScheduledTo { get; init; }
 
     /// <summary>
+    /// With a Customer (?customer=), requests and latency are that customer's, across the service's endpoints; downtime
+    /// and uptime stay the service's. Absent from the JSON of a service's or an endpoint's report, which therefore reads as
+    /// it always has.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Customer { get; init; }
+
+    /// <summary>
     /// Uptime with the service's maintenance windows left out, beside the raw figures above (which stay as measured);
     /// null when no window overlaps the period.
     /// </summary>

@@ -74,4 +74,12 @@ public sealed record Statement(
     IReadOnlyList<StatementFigures> Services,
     IReadOnlyList<MaintenanceOccurrence> MaintenanceWindows,
     StatementIssue? Issued,
-    IReadOnlyList<StatementAmendment> Amendments);
+    IReadOnlyList<StatementAmendment> Amendments)
+{
+    /// <summary>
+    /// The contract's customerId: the customer inside the services whose requests alone the figures count (downtime is
+    /// the services'). Absent when every request counts, so such statements, issued ones included, read as before.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? CustomerId { get; init; }
+}

@@ -10,8 +10,9 @@ public enum RollupGrain
 }
 
 /// <summary>
-/// Requests, errors and the merged latency histogram of one endpoint (or of the whole service, endpoint "*")
-/// over one UTC minute, hour or day. Any window is answered by merging a few of these (see <see cref="RollupPlan"/>).
+/// Requests, errors and the merged latency histogram of one endpoint (or of the whole service, endpoint "*", or of one
+/// customer, endpoint "customer|{name}": see <see cref="RollupSeries"/>) over one UTC minute, hour or day. Any window
+/// is answered by merging a few of these (see <see cref="RollupPlan"/>).
 /// Hours and days are stored as documents of their own; minutes are stored sixty to a document in
 /// <see cref="MinuteRollups"/> and read back as rollups by <see cref="LatencyRollups.LoadAsync"/>.
 /// </summary>
@@ -54,12 +55,12 @@ public sealed class LatencyRollup
 }
 
 /// <summary>
-/// The minute grain of one endpoint (or "*") for one UTC hour. A document per minute made a month of 100 endpoints
-/// five million rows, and rebuilding or restoring spent nearly all its time writing them (docs/benchmarks.md).
+/// The minute grain of one endpoint (or "*", or a customer) for one UTC hour. A document per minute made a month of 100
+/// endpoints five million rows, and rebuilding or restoring spent nearly all its time writing them (docs/benchmarks.md).
 /// </summary>
 /// <remarks>
-/// Service-wide documents ("*") hold each minute's merged histogram. An endpoint's documents hold only counts and
-/// the sequence numbers of the events that carried each minute: live, a series' hour document is rewritten every
+/// Service-wide documents ("*") hold each minute's merged histogram. An endpoint's (and a customer's) documents hold only
+/// counts and the sequence numbers of the events that carried each minute: live, a series' hour document is rewritten every
 /// minute, and with sixty histograms of a few KB in it that cost grew with the square of the minutes per hour and
 /// dominated at thousands of series. The event already holds the minute's histogram (ingest stores one event per
 /// series-minute), so a report that needs an endpoint's minutes reads those few events (<see cref="RollupsLoading"/>).

@@ -8,10 +8,11 @@ using Marten.Events.Projections;
 namespace MaestroSla.Projections.Latency;
 
 /// <summary>
-/// Folds <see cref="RequestsRecorded"/> into minute, hour and day rollups per endpoint and per service.
+/// Folds <see cref="RequestsRecorded"/> into minute, hour and day rollups per endpoint and per service, and
+/// <see cref="CustomerRequestsRecorded"/> into the same rollups per customer (see <see cref="RollupSeries"/>).
 /// It works on the daemon's whole page of events at once and folds bottom-up: each minute's histogram is decoded
-/// into its endpoint's hour and into its service's minute, and hours, days and service-wide rollups are built from
-/// those folds, so every rollup a page touches is loaded and written once. Time comes only from the events, so a
+/// into its series' hour and (an endpoint's) into its service's minute, and hours, days and service-wide rollups are
+/// built from those folds, so every rollup a page touches is loaded and written once. Time comes only from the events, so a
 /// rebuild gives the same documents. Each instance is one of <see cref="LatencyRollupShards"/>: it folds only the
 /// services that hash to its index and passes over the others' events.
 /// </summary>
@@ -27,6 +28,7 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
         _shards = shards;
         // The daemon then reads only these events: a rebuild skips the health checks instead of deserialising them.
         IncludeType<RequestsRecorded>();
+        IncludeType<CustomerRequestsRecorded>();
     }
 
     public int Index { get; }
@@ -35,8 +37,8 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
 
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
-        var endpointHours = CollectEndpointHours(events, Index, _shards);
-        if (endpointHours.Count == 0)
+        var seriesHours = CollectSeriesHours(events, Index, _shards);
+        if (seriesHours.Count == 0)
         {
             return;
         }
@@ -45,12 +47,17 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
         var minuteChanges = new Dictionary<SeriesHour, Change?[]>();
         var hourChanges = new Dictionary<SeriesHour, Change>();
         var serviceHours = new Dictionary<SeriesHour, HourOfMinutes>();
-        foreach (var (key, hour) in endpointHours)
+        foreach (var (key, hour) in seriesHours)
         {
             var (minutes, total) = hour.Fold(accumulator);
             minuteChanges[key] = minutes;
             hourChanges[key] = total;
-            var service = Of(serviceHours, key with { Endpoint = LatencyRollup.AllEndpoints });
+            if (RollupSeries.IsCustomer(key.Series))
+            {
+                // The same requests arrive in their endpoints' events: the service's figures come from those alone.
+                continue;
+            }
+            var service = Of(serviceHours, key with { Series = LatencyRollup.AllEndpoints });
             for (var index = 0; index < MinuteRollups.MinutesPerHour; index++)
             {
                 if (minutes[index] is { } minute)
@@ -97,8 +104,8 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
         {
             var id = key.MinutesId;
             var document = storedMinutes.GetValueOrDefault(id)
-                ?? new MinuteRollups { Id = id, Service = key.Service, Endpoint = key.Endpoint, Hour = key.Hour };
-            var endpointHour = key.Endpoint == LatencyRollup.AllEndpoints ? null : endpointHours[key];
+                ?? new MinuteRollups { Id = id, Service = key.Service, Endpoint = key.Series, Hour = key.Hour };
+            var seriesHour = key.Series == LatencyRollup.AllEndpoints ? null : seriesHours[key];
             for (var index = 0; index < MinuteRollups.MinutesPerHour; index++)
             {
                 if (minutes[index] is { } change)
@@ -106,14 +113,14 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
                     var figures = document.Minutes[index] ??= new MinuteFigures();
                     figures.Requests += change.Requests;
                     figures.Errors += change.Errors;
-                    if (endpointHour is null)
+                    if (seriesHour is null)
                     {
                         figures.Latency = Change.Combine(figures.Latency, change.Latency, accumulator);
                     }
                     else
                     {
-                        // An endpoint's minute histograms stay in their events (see MinuteRollups).
-                        (figures.Events ??= []).AddRange(endpointHour.EventsOf(index));
+                        // An endpoint's or a customer's minute histograms stay in their events (see MinuteRollups).
+                        (figures.Events ??= []).AddRange(seriesHour.EventsOf(index));
                     }
                 }
             }
@@ -121,8 +128,8 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
         }
     }
 
-    /// <summary>Per endpoint and UTC hour, the minutes' figures of every event in the page, not merged yet.</summary>
-    private static Dictionary<SeriesHour, HourOfMinutes> CollectEndpointHours(IReadOnlyList<IEvent> events, int index, LatencyRollupShards shards)
+    /// <summary>Per endpoint or customer and UTC hour, the minutes' figures of every event in the page, not merged yet.</summary>
+    private static Dictionary<SeriesHour, HourOfMinutes> CollectSeriesHours(IReadOnlyList<IEvent> events, int index, LatencyRollupShards shards)
     {
         var hours = new Dictionary<SeriesHour, HourOfMinutes>();
         // A page is mostly a few services' events in a row: hash a service only when it changes.
@@ -130,7 +137,7 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
         var owned = false;
         foreach (var @event in events)
         {
-            if (@event.Data is not RequestsRecorded recorded)
+            if (RollupSeries.Recorded(@event.Data) is not { } recorded)
             {
                 continue;
             }
@@ -151,7 +158,7 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
                 var hour = LatencyRollup.StartOf(RollupGrain.Hour, minute.Minute);
                 if (current is null || hour != currentHour)
                 {
-                    current = Of(hours, new SeriesHour(recorded.Service, recorded.Endpoint, hour));
+                    current = Of(hours, new SeriesHour(recorded.Service, recorded.Series, hour));
                     currentHour = hour;
                 }
                 current.Add((int)(minute.Minute - hour).TotalMinutes, minute.Requests, minute.Errors, minute.Latency, @event.Sequence);
@@ -164,7 +171,7 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
     {
         var id = key.RollupId(grain);
         var rollup = stored.GetValueOrDefault(id)
-            ?? new LatencyRollup { Id = id, Service = key.Service, Endpoint = key.Endpoint, Grain = grain, Start = key.Hour };
+            ?? new LatencyRollup { Id = id, Service = key.Service, Endpoint = key.Series, Grain = grain, Start = key.Hour };
         rollup.Latency = Change.Combine(rollup.Latency, change.Latency, accumulator);
         rollup.Requests += change.Requests;
         rollup.Errors += change.Errors;
@@ -181,12 +188,12 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
         return hour;
     }
 
-    /// <summary>One endpoint (or "*") of one service from a UTC hour (or day) on.</summary>
-    private readonly record struct SeriesHour(string Service, string Endpoint, DateTimeOffset Hour)
+    /// <summary>One series (an endpoint, a customer or "*": <see cref="RollupSeries"/>) of a service from a UTC hour (or day) on.</summary>
+    private readonly record struct SeriesHour(string Service, string Series, DateTimeOffset Hour)
     {
-        public string MinutesId => MinuteRollups.IdFor(Service, Endpoint, Hour);
+        public string MinutesId => MinuteRollups.IdFor(Service, Series, Hour);
 
-        public string RollupId(RollupGrain grain) => LatencyRollup.IdFor(Service, Endpoint, grain, Hour);
+        public string RollupId(RollupGrain grain) => LatencyRollup.IdFor(Service, Series, grain, Hour);
     }
 
     /// <summary>What a page adds to one rollup.</summary>

@@ -1,5 +1,4 @@
 using JasperFx.Events;
-using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
 using Marten;
 using Marten.Services.BatchQuerying;
@@ -54,8 +53,8 @@ public sealed class RollupsLoading(
     Task<IReadOnlyList<LatencyRollup>>? rollups, Task<IReadOnlyList<MinuteRollups>>? hours, Dictionary<string, List<DateTimeOffset>> minutesByHourId)
 {
     /// <summary>
-    /// After the batch ran: the rollups found, minutes as rollups of their own. An endpoint's minutes take their
-    /// histograms from the events that carried them (one more round trip, only when such minutes are asked for).
+    /// After the batch ran: the rollups found, minutes as rollups of their own. An endpoint's (or a customer's) minutes
+    /// take their histograms from the events that carried them (one more round trip, only when such minutes are asked for).
     /// </summary>
     public async Task<List<LatencyRollup>> ResultAsync(IQuerySession session, CancellationToken ct)
     {
@@ -109,12 +108,12 @@ public sealed class RollupsLoading(
     private static async Task AddLatencyFromEventsAsync(
         IQuerySession session, Dictionary<DateTimeOffset, LatencyRollup> minutes, long[] sequences, CancellationToken ct)
     {
-        var endpoint = minutes.Values.First();
+        var series = minutes.Values.First();
         var histograms = new Dictionary<DateTimeOffset, List<byte[]>>();
         var events = await session.Events.QueryAllRawEvents().Where(e => e.Sequence.IsOneOf(sequences)).ToListAsync(ct);
         foreach (var @event in events)
         {
-            if (@event.Data is not RequestsRecorded recorded || recorded.Service != endpoint.Service || recorded.Endpoint != endpoint.Endpoint)
+            if (RollupSeries.Recorded(@event.Data) is not { } recorded || recorded.Service != series.Service || recorded.Series != series.Endpoint)
             {
                 continue;
             }

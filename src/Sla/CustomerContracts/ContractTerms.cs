@@ -18,7 +18,11 @@ public sealed class ContractTerms
 
     public List<string> Services { get; set; } = [];
 
-    /// <summary>Per-customer requests inside a shared service (#17 item 4): not measured yet, so only null is accepted.</summary>
+    /// <summary>
+    /// The customer inside the shared services (the request messages' <c>customer</c>) whose requests alone count in
+    /// availability, error rate and latency; null: every request of the services. Downtime is the services' either way.
+    /// Not checked against the customers seen so far: a contract is usually signed before the customer's first request.
+    /// </summary>
     public string? CustomerId { get; set; }
 
     public string TimeZone { get; set; } = "UTC";
@@ -70,9 +74,9 @@ public sealed class ContractTerms
                 return ($"services[{i}]", $"'{Services[i]}' is listed twice");
             }
         }
-        if (CustomerId is not null)
+        if (CustomerId is not null && ReportNames.Problem(CustomerId, "customerId", maxNameLength) is { } customerId)
         {
-            return ("customerId", "must be null: per-customer measurement (one customer's requests inside a shared service) is not available yet; every request of the services counts");
+            return ("customerId", customerId["customerId ".Length..]);
         }
         if (string.IsNullOrEmpty(TimeZone) || ReportPeriod.Resolve(null, null, null, TimeZone, DateTimeOffset.UnixEpoch).Problem is not null)
         {

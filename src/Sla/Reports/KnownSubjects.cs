@@ -9,7 +9,7 @@ namespace MaestroSla.Sla.Reports;
 
 /// <summary>
 /// What a report can be asked about: services that recorded telemetry, whose targets were set through the API or that
-/// are configured in Sla:Services; and per service the endpoints that recorded requests. Anything else is a typo, and
+/// are configured in Sla:Services; and per service the endpoints and the customers that recorded requests. Anything else is a typo, and
 /// answering it with an empty report would say that an SLA was kept.
 /// </summary>
 public static class KnownSubjects
@@ -33,17 +33,29 @@ public static class KnownSubjects
     public static async Task<List<string>> EndpointsAsync(IQuerySession session, string service, CancellationToken ct) =>
         await EndpointsAsync(session, service, Earliest, Latest, ct);
 
-    /// <summary>The endpoints with requests on the UTC days that [from, to) touches.</summary>
+    /// <summary>The endpoints with requests on the UTC days that [from, to) touches (customers' rollups are no endpoints).</summary>
     public static async Task<List<string>> EndpointsAsync(IQuerySession session, string service, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         var firstDay = LatencyRollup.StartOf(RollupGrain.Day, from);
         var endpoints = await session.Query<LatencyRollup>()
             .Where(r => r.Service == service && r.Grain == RollupGrain.Day && r.Endpoint != LatencyRollup.AllEndpoints
+                && !r.Endpoint.StartsWith(RollupSeries.CustomerPrefix, StringComparison.Ordinal)
                 && r.Start >= firstDay && r.Start < to)
             .Select(r => r.Endpoint)
             .Distinct()
             .ToListAsync(ct);
         return endpoints.Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The customers of a service that recorded requests (their day rollups, as for endpoints), "(other)" included.</summary>
+    public static async Task<List<string>> CustomersAsync(IQuerySession session, string service, CancellationToken ct)
+    {
+        var series = await session.Query<LatencyRollup>()
+            .Where(r => r.Service == service && r.Grain == RollupGrain.Day && r.Endpoint.StartsWith(RollupSeries.CustomerPrefix, StringComparison.Ordinal))
+            .Select(r => r.Endpoint)
+            .Distinct()
+            .ToListAsync(ct);
+        return series.Select(RollupSeries.CustomerOf).Order(StringComparer.Ordinal).ToList();
     }
 
     private static readonly DateTimeOffset Earliest = ReportPeriod.Earliest.AddDays(-2);

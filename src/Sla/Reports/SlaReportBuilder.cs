@@ -20,10 +20,11 @@ public static class SlaReportBuilder
     /// <summary>
     /// The report for [from, to). Now: from the projections (latency rollups, uptime signals). As of T: folded from
     /// the service's events recorded up to T, so it shows what a report said at T. Both paths share the arithmetic below.
+    /// With <paramref name="endpoint"/> or <paramref name="customer"/> (not both), requests and latency are that series'.
     /// </summary>
     public static async Task<SlaReport> BuildAsync(
         IQuerySession session, SlaOptions options, string service, DateTimeOffset from, DateTimeOffset to,
-        string timeZone, DateTimeOffset? asOf, CancellationToken ct, string? endpoint = null)
+        string timeZone, DateTimeOffset? asOf, CancellationToken ct, string? endpoint = null, string? customer = null)
     {
         from = from.ToUniversalTime();
         to = to.ToUniversalTime();
@@ -31,7 +32,8 @@ public static class SlaReportBuilder
         var latency = Histograms.Get();
         try
         {
-            return await BuildAsync(session, options, service, from, to, timeZone, asOf, endpoint, latency, ct);
+            var report = await BuildAsync(session, options, service, from, to, timeZone, asOf, endpoint, customer, latency, ct);
+            return customer is null ? report : report with { Customer = customer };
         }
         finally
         {
@@ -59,8 +61,11 @@ public static class SlaReportBuilder
 
     private static async Task<SlaReport> BuildAsync(
         IQuerySession session, SlaOptions options, string service, DateTimeOffset from, DateTimeOffset to,
-        string timeZone, DateTimeOffset? asOf, string? endpoint, LatencyHistogram latency, CancellationToken ct)
+        string timeZone, DateTimeOffset? asOf, string? endpoint, string? customer, LatencyHistogram latency, CancellationToken ct)
     {
+        var series = RollupSeries.Key(endpoint, customer);
+        // Requests past the endpoint limit are a figure of the service's own report.
+        var wholeService = series == LatencyRollup.AllEndpoints;
         long requests = 0, errors = 0, sequence, overLimit = 0;
         IReadOnlyList<IngestGap> gaps = [];
         var downtimes = new List<DowntimeRecorded>();
@@ -73,7 +78,7 @@ public static class SlaReportBuilder
         {
             // Everything a live report reads, in one round trip.
             var batch = session.CreateBatchQuery();
-            var rollupsLoading = LatencyRollups.Load(batch, service, endpoint ?? LatencyRollup.AllEndpoints, RollupPlan.Cover(from, to));
+            var rollupsLoading = LatencyRollups.Load(batch, service, series, RollupPlan.Cover(from, to));
             var reportedLoading = batch.Query<ReportedDowntime>()
                 .Where(d => d.Service == service && d.Start < to && d.End > from)
                 .OrderBy(d => d.Start)
@@ -82,7 +87,7 @@ public static class SlaReportBuilder
             var targetEventsLoading = batch.Events.FetchStream(SlaTargetStreams.For(service));
             var maintenanceLoading = batch.Events.FetchStream(MaintenanceSchedule.For(service));
             var gapsLoading = batch.Query<IngestGap>().Where(g => g.DetectedAt > from && (g.From == null || g.From < to)).ToList();
-            var overLimitLoading = endpoint is null
+            var overLimitLoading = wholeService
                 ? LatencyRollups.Load(batch, service, SeriesCatalogTable.OtherEndpoint, RollupPlan.Cover(from, to))
                 : null;
             await batch.Execute(ct);
@@ -121,11 +126,11 @@ public static class SlaReportBuilder
             foreach (var @event in recorded)
             {
                 sequence = Math.Max(sequence, @event.Sequence);
-                if (endpoint is null && @event.Data is RequestsRecorded { Endpoint: SeriesCatalogTable.OtherEndpoint } other)
+                if (wholeService && @event.Data is RequestsRecorded { Endpoint: SeriesCatalogTable.OtherEndpoint } other)
                 {
                     overLimit += other.Minutes.Where(m => m.Minute >= windowStart && m.Minute < windowEnd).Sum(m => m.Requests);
                 }
-                if (@event.Data is not RequestsRecorded minutes || (endpoint is not null && minutes.Endpoint != endpoint))
+                if (RollupSeries.Recorded(@event.Data) is not { } minutes || !RollupSeries.Counts(series, minutes.Series))
                 {
                     continue;
                 }

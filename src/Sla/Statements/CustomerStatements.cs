@@ -5,6 +5,7 @@ using System.Text.Json;
 using JasperFx.Events;
 using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Statements;
+using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Maintenance;
 using MaestroSla.Sla.CustomerContracts;
 using MaestroSla.Sla.Reports;
@@ -148,11 +149,12 @@ public static class CustomerStatements
             query = query.Where(e => e.Timestamp <= until);
         }
         var events = await query.OrderBy(e => e.Sequence).ToListAsync(ct);
+        var series = RollupSeries.Key(null, before.CustomerId);
 
         var runs = new List<(Change Kind, List<IEvent> Events, List<string> What)>();
         foreach (var @event in events)
         {
-            if (Classify(@event, before.PeriodStart, periodEnd) is not { } change)
+            if (Classify(@event, before.PeriodStart, periodEnd, series) is not { } change)
             {
                 continue;
             }
@@ -185,11 +187,21 @@ public static class CustomerStatements
         return amendments;
     }
 
-    private static (Change Kind, string What)? Classify(IEvent @event, DateTimeOffset from, DateTimeOffset to) => @event.Data switch
+    private static (Change Kind, string What)? Classify(IEvent @event, DateTimeOffset from, DateTimeOffset to, string series)
     {
-        RequestsRecorded recorded when recorded.Minutes.Any(m => m.Minute >= from && m.Minute < to) =>
-            (Change.LateRequests, string.Create(CultureInfo.InvariantCulture,
-                $"{recorded.Service}:{recorded.Minutes.Where(m => m.Minute >= from && m.Minute < to).Sum(m => m.Requests)}")),
+        if (RollupSeries.Recorded(@event.Data) is { } recorded)
+        {
+            // A statement of one customer changes with that customer's requests alone, any other with its endpoints'.
+            return RollupSeries.Counts(series, recorded.Series) && recorded.Minutes.Any(m => m.Minute >= from && m.Minute < to)
+                ? (Change.LateRequests, string.Create(CultureInfo.InvariantCulture,
+                    $"{recorded.Service}:{recorded.Minutes.Where(m => m.Minute >= from && m.Minute < to).Sum(m => m.Requests)}"))
+                : null;
+        }
+        return ClassifyOther(@event.Data, from, to);
+    }
+
+    private static (Change Kind, string What)? ClassifyOther(object data, DateTimeOffset from, DateTimeOffset to) => data switch
+    {
         DowntimeRecorded down when down.Start < to && down.End > from =>
             (Change.Downtime, $"{down.Service} down {down.Start:yyyy-MM-dd HH:mm:ss}–{down.End:yyyy-MM-dd HH:mm:ss} UTC ({down.Reason})"),
         // A failing run that began up to a day before the period counts from the period's start (as reports read them).

@@ -1,4 +1,3 @@
-using MaestroSla.Contracts.Events;
 using MaestroSla.Contracts.Latency;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Maintenance;
@@ -47,14 +46,15 @@ public static class RequestsOutsideMaintenance
     }
 
     /// <summary>
-    /// All requests of [from, to) (to the minute, as reports resolve it) and those outside <paramref name="excluded"/>.
-    /// Now: from the rollups (days, hours and minutes that cover the period and the gaps between windows). As of T:
-    /// from the RequestsRecorded events recorded up to T.
+    /// All requests of [from, to) (to the minute, as reports resolve it) and those outside <paramref name="excluded"/>;
+    /// with a <paramref name="customer"/>, that customer's only. Now: from the rollups (days, hours and minutes that cover
+    /// the period and the gaps between windows). As of T: from the request events recorded up to T.
     /// </summary>
     public static async Task<(RequestCounts All, RequestCounts Kept)> LoadAsync(
         IQuerySession session, string service, DateTimeOffset from, DateTimeOffset to, List<Interval> excluded, DateTimeOffset? asOf,
-        CancellationToken ct)
+        CancellationToken ct, string? customer = null)
     {
+        var series = RollupSeries.Key(null, customer);
         var (start, end) = MinuteBounds(from, to);
         var kept = AdjustedUptime.Minus([new Interval(start, end)], excluded);
         var allLatency = new LatencyHistogram();
@@ -63,8 +63,8 @@ public static class RequestsOutsideMaintenance
         if (asOf is null)
         {
             var batch = session.CreateBatchQuery();
-            var allLoading = LatencyRollups.Load(batch, service, LatencyRollup.AllEndpoints, RollupPlan.Cover(start, end));
-            var keptLoading = LatencyRollups.Load(batch, service, LatencyRollup.AllEndpoints, kept.SelectMany(k => RollupPlan.Cover(k.Start, k.End)));
+            var allLoading = LatencyRollups.Load(batch, service, series, RollupPlan.Cover(start, end));
+            var keptLoading = LatencyRollups.Load(batch, service, series, kept.SelectMany(k => RollupPlan.Cover(k.Start, k.End)));
             await batch.Execute(ct);
             foreach (var rollup in await allLoading.ResultAsync(session, ct))
             {
@@ -88,7 +88,7 @@ public static class RequestsOutsideMaintenance
                 .ToListAsync(ct);
             foreach (var @event in recorded)
             {
-                if (@event.Data is not RequestsRecorded minutes)
+                if (RollupSeries.Recorded(@event.Data) is not { } minutes || !RollupSeries.Counts(series, minutes.Series))
                 {
                     continue;
                 }

@@ -15,7 +15,8 @@ namespace MaestroSla.Sla.Statements;
 /// services' maintenance windows, and the contract's rules applied. With P the period, M the union of the windows
 /// clipped to P (combined: of every service of the contract; each: the service's own) and D the union of downtime
 /// (combined: over the services): adjusted uptime = (|P| − |M| − |D \ M|) / (|P| − |M|). excludeRequests leaves the
-/// minutes wholly inside M out of availability, error rate and latency (<see cref="RequestsOutsideMaintenance"/>).
+/// minutes wholly inside M out of availability, error rate and latency (<see cref="RequestsOutsideMaintenance"/>). With a
+/// customerId, requests are that customer's only (its rollups, or its events as of T); downtime stays the services'.
 /// Credit = the largest percent whose below exceeds the adjusted credit metric.
 /// </summary>
 public static class StatementBuilder
@@ -52,7 +53,7 @@ public static class StatementBuilder
         {
             var windows = each ? MaintenanceSchedule.Union(occurrencesByService[report.Service], from, to) : combinedWindows;
             var excluded = terms.Maintenance.ExcludeRequests ? RequestsOutsideMaintenance.ExcludedMinutes(windows) : new List<Interval>();
-            var (all, kept) = await RequestsOutsideMaintenance.LoadAsync(session, report.Service, from, to, excluded, asOf, ct);
+            var (all, kept) = await RequestsOutsideMaintenance.LoadAsync(session, report.Service, from, to, excluded, asOf, ct, terms.CustomerId);
             var serviceDowntime = report.DowntimeEvents.Select(e => new Interval(e.Start, e.End)).ToList();
             var signal = report.Uptime.UptimePercent is not null;
             anySignal |= signal;
@@ -97,7 +98,10 @@ public static class StatementBuilder
             customer, month, period.TimeZone, period.Partial ? ReportPeriod.PartialStatus : ReportPeriod.Final, from, to, period.ScheduledTo, asOf,
             contract.Version, terms.Measure, terms.Maintenance.ExcludeDowntime, terms.Maintenance.ExcludeRequests,
             SlaStatus.MetOf(overall), overall, terms.CreditMetric, creditActual, credit,
-            metrics, combined, services, allOccurrences, null, []);
+            metrics, combined, services, allOccurrences, null, [])
+        {
+            CustomerId = terms.CustomerId,
+        };
     }
 
     private static StatementFigures Figures(

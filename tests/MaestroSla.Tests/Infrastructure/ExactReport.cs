@@ -20,11 +20,13 @@ public static class ExactReport
     private static readonly double[] Percentiles = [50, 90, 95, 99, 99.9];
 
     /// <summary>Waits until the projections have caught up with everything stored, then asks for the report.</summary>
-    public static async Task<SlaReport> GetAsync(RunningApp maestro, string service, DateTimeOffset from, DateTimeOffset to, string? endpoint = null)
+    public static async Task<SlaReport> GetAsync(
+        RunningApp maestro, string service, DateTimeOffset from, DateTimeOffset to, string? endpoint = null, string? customer = null)
     {
         await maestro.App.Services.GetRequiredService<IDocumentStore>().WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(120));
         var url = $"/api/reports/{Uri.EscapeDataString(service)}?from={Iso(from)}&to={Iso(to)}"
-            + (endpoint is null ? "" : "&endpoint=" + Uri.EscapeDataString(endpoint));
+            + (endpoint is null ? "" : "&endpoint=" + Uri.EscapeDataString(endpoint))
+            + (customer is null ? "" : "&customer=" + Uri.EscapeDataString(customer));
         var response = await maestro.Client.GetAsync(url);
         var body = await response.Content.ReadAsStringAsync();
         response.StatusCode.ShouldBe(HttpStatusCode.OK, body);

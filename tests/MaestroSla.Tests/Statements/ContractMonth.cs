@@ -122,6 +122,21 @@ public sealed class ContractMonth
         creditMetric = "uptime",
     };
 
+    /// <summary>
+    /// Issues the statement at <paramref name="url"/> (…/statements/{month}) and fetches it as issued: the SHA-256 the issue
+    /// recorded, and the document's bytes, which must hash to it.
+    /// </summary>
+    public static async Task<(string Sha256, byte[] Document)> IssueAsync(RunningApp app, string url)
+    {
+        var issue = await app.Client.PostAsync(url + "/issue", null);
+        var reply = System.Text.Json.JsonDocument.Parse(await issue.Content.ReadAsStringAsync()).RootElement;
+        issue.StatusCode.ShouldBe(HttpStatusCode.Created, reply.ToString());
+        var sha = reply.GetProperty("sha256").GetString()!;
+        var document = await app.Client.GetByteArrayAsync(url + "?asIssued=true");
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(document)).ShouldBe(sha);
+        return (sha, document);
+    }
+
     public static async Task PutContractAsync(RunningApp app, string customer, object contract)
     {
         var response = await app.Client.PutAsJsonAsync($"/api/contracts/{customer}", contract);

@@ -32,7 +32,8 @@ public sealed class ContractRulesTests
     [InlineData("\"services\":[\"checkout\",\"payments\"]", "\"services\":[]", "services")]
     [InlineData("\"services\":[\"checkout\",\"payments\"]", "\"services\":[\"checkout\",\"checkout\"]", "services[1]")]
     [InlineData("\"services\":[\"checkout\",\"payments\"]", "\"services\":[\"checkout\",\"pay|ments\"]", "services[1]")]
-    [InlineData("\"customerId\":null", "\"customerId\":\"tenant-7\"", "customerId")]
+    [InlineData("\"customerId\":null", "\"customerId\":\"tenant|7\"", "customerId")]
+    [InlineData("\"customerId\":null", "\"customerId\":\"\"", "customerId")]
     [InlineData("Europe/Berlin", "Mars/Olympus", "timeZone")]
     [InlineData("\"combined\"", "\"sometimes\"", "measure")]
     [InlineData("\"2026-10\"", "\"2026-13\"", "effectiveFrom")]
@@ -53,12 +54,14 @@ public sealed class ContractRulesTests
     }
 
     [Fact]
-    public void a_customer_id_is_refused_honestly_until_per_customer_measurement_exists()
+    public void a_customer_id_is_any_name_ingest_accepts_including_the_customers_past_the_limit()
     {
-        var problem = Parse(Valid.Replace("\"customerId\":null", "\"customerId\":\"t-1\"", StringComparison.Ordinal)).Problem(100)!.Value;
+        Parse(Valid.Replace("\"customerId\":null", "\"customerId\":\"t-1\"", StringComparison.Ordinal)).Problem(100).ShouldBeNull();
+        Parse(Valid.Replace("\"customerId\":null", "\"customerId\":\"(other)\"", StringComparison.Ordinal)).Problem(100).ShouldBeNull();
+        var problem = Parse(Valid.Replace("\"customerId\":null", "\"customerId\":\"t|1\"", StringComparison.Ordinal)).Problem(100)!.Value;
 
-        problem.Message.ShouldContain("per-customer measurement");
-        problem.Message.ShouldContain("not available yet");
+        problem.Field.ShouldBe("customerId");
+        problem.Message.ShouldBe("must not contain '|'");
     }
 
     [Fact]

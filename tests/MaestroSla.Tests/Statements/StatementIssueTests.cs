@@ -32,12 +32,7 @@ public sealed class StatementIssueTests(ServicesFixture services, ITestOutputHel
         await ContractMonth.PutContractAsync(app, "acme", data.Contract());
         var url = $"/api/contracts/acme/statements/{data.Month}";
 
-        var issue = await app.Client.PostAsync(url + "/issue", null);
-        var reply = JsonDocument.Parse(await issue.Content.ReadAsStringAsync()).RootElement;
-        issue.StatusCode.ShouldBe(HttpStatusCode.Created, reply.ToString());
-        var sha = reply.GetProperty("sha256").GetString()!;
-        var issuedBytes = await app.Client.GetByteArrayAsync(url + "?asIssued=true");
-        Convert.ToHexStringLower(SHA256.HashData(issuedBytes)).ShouldBe(sha);
+        var (sha, issuedBytes) = await ContractMonth.IssueAsync(app, url);
         var issued = JsonSerializer.Deserialize<Statement>(issuedBytes, Json)!;
         issued.Issued!.By.ShouldBe("tests-admin");
         issued.Issued.Sha256.ShouldBeNull("a document cannot hold its own hash");

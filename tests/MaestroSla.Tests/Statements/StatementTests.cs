@@ -194,7 +194,7 @@ public sealed class StatementTests(ServicesFixture services)
         (string Body, string Field, string Says)[] cases =
         [
             (valid.Replace("\"beta\"", "\"betta\"", StringComparison.Ordinal), "services[1]", "nearest: beta"),
-            (valid.Replace("\"customerId\":null", "\"customerId\":\"tenant-1\"", StringComparison.Ordinal), "customerId", "not available yet"),
+            (valid.Replace("\"customerId\":null", "\"customerId\":\"tenant|1\"", StringComparison.Ordinal), "customerId", "must not contain '|'"),
             (valid.Replace("\"UTC\"", "\"Mars/Olympus\"", StringComparison.Ordinal), "timeZone", "not a known time zone"),
             (valid.Replace("\"combined\"", "\"both\"", StringComparison.Ordinal), "measure", "combined or each"),
             (valid.Replace("\"percent\":25", "\"percent\":5", StringComparison.Ordinal), "credits[1].percent", "larger than 10"),
