@@ -93,6 +93,13 @@ public sealed record SlaReport(
     public long RequestsOverEndpointLimit { get; init; }
 
     /// <summary>
+    /// Requests of customers past the service's customer limit in the period, counted under the "(other)" customer
+    /// (Ingest:Write:CustomerLimitPerService; report them with ?customer=(other)); 0 when the service stayed within it.
+    /// In a service's report only: a customer's or an endpoint's says 0.
+    /// </summary>
+    public long RequestsOverCustomerLimit { get; init; }
+
+    /// <summary>
     /// final, or partial for a period still in progress: then To is now (to the minute) and uptime, MTBF/MTTR and the
     /// budgets are over the elapsed time only; ScheduledTo is where the period will end.
     /// </summary>

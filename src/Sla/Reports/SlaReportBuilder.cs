@@ -66,7 +66,8 @@ public static class SlaReportBuilder
         var series = RollupSeries.Key(endpoint, customer);
         // Requests past the endpoint limit are a figure of the service's own report.
         var wholeService = series == LatencyRollup.AllEndpoints;
-        long requests = 0, errors = 0, sequence, overLimit = 0;
+        long requests = 0, errors = 0, sequence, overLimit = 0, overCustomerLimit = 0;
+        var otherCustomers = RollupSeries.Customer(SeriesCatalogTable.OtherCustomer);
         IReadOnlyList<IngestGap> gaps = [];
         var downtimes = new List<DowntimeRecorded>();
         var checks = new List<HealthChecked>();
@@ -90,12 +91,16 @@ public static class SlaReportBuilder
             var overLimitLoading = wholeService
                 ? LatencyRollups.Load(batch, service, SeriesCatalogTable.OtherEndpoint, RollupPlan.Cover(from, to))
                 : null;
+            var overCustomerLimitLoading = wholeService
+                ? LatencyRollups.Load(batch, service, otherCustomers, RollupPlan.Cover(from, to))
+                : null;
             await batch.Execute(ct);
             gaps = await gapsLoading;
             if (overLimitLoading is not null)
             {
                 // Counts only: an endpoint's minute histograms are not needed for this.
                 overLimit = (await overLimitLoading.CountsAsync()).Sum(r => r.Requests);
+                overCustomerLimit = (await overCustomerLimitLoading!.CountsAsync()).Sum(r => r.Requests);
             }
 
             foreach (var rollup in await rollupsLoading.ResultAsync(session, ct))
@@ -126,11 +131,23 @@ public static class SlaReportBuilder
             foreach (var @event in recorded)
             {
                 sequence = Math.Max(sequence, @event.Sequence);
-                if (wholeService && @event.Data is RequestsRecorded { Endpoint: SeriesCatalogTable.OtherEndpoint } other)
+                if (RollupSeries.Recorded(@event.Data) is not { } minutes)
                 {
-                    overLimit += other.Minutes.Where(m => m.Minute >= windowStart && m.Minute < windowEnd).Sum(m => m.Requests);
+                    continue;
                 }
-                if (RollupSeries.Recorded(@event.Data) is not { } minutes || !RollupSeries.Counts(series, minutes.Series))
+                if (wholeService && (minutes.Series == SeriesCatalogTable.OtherEndpoint || minutes.Series == otherCustomers))
+                {
+                    var over = minutes.Minutes.Where(m => m.Minute >= windowStart && m.Minute < windowEnd).Sum(m => m.Requests);
+                    if (minutes.Series == otherCustomers)
+                    {
+                        overCustomerLimit += over;
+                    }
+                    else
+                    {
+                        overLimit += over;
+                    }
+                }
+                if (!RollupSeries.Counts(series, minutes.Series))
                 {
                     continue;
                 }
@@ -163,6 +180,7 @@ public static class SlaReportBuilder
         {
             InputGaps = gaps.Select(g => new InputGap(g.Topic, g.Partition, g.FirstMissingOffset, g.LastMissingOffset, g.Count, g.From, g.DetectedAt)).ToList(),
             RequestsOverEndpointLimit = overLimit,
+            RequestsOverCustomerLimit = overCustomerLimit,
         };
         return report with { Maintenance = ReportMaintenance.Of(report, maintenance) };
     }

@@ -80,6 +80,9 @@ public sealed class CustomerReportTests(ServicesFixture services)
         ExactReport.ShouldMatch(wholeService, InPeriod(all, _ => true), "service, each request once");
         wholeService.Customer.ShouldBeNull();
         wholeService.Uptime.Downtime.ShouldBe(TimeSpan.FromMinutes(20));
+        // Customers past the limit are shown in the service's report, as endpoints past theirs are.
+        wholeService.RequestsOverCustomerLimit.ShouldBe(InPeriod(all, r => r.Customer == SeriesCatalogTable.OtherCustomer).Count);
+        wholeService.RequestsOverEndpointLimit.ShouldBe(0);
 
         foreach (var customer in new[] { CustomerEvents.TenantA, CustomerEvents.TenantB, SeriesCatalogTable.OtherCustomer })
         {
@@ -92,6 +95,7 @@ public sealed class CustomerReportTests(ServicesFixture services)
             report.Uptime.ShouldBe(wholeService.Uptime, "downtime is the service's");
             report.DowntimeEvents.Select(e => (e.Start, e.End)).ShouldBe(wholeService.DowntimeEvents.Select(e => (e.Start, e.End)));
             report.RequestsOverEndpointLimit.ShouldBe(0);
+            report.RequestsOverCustomerLimit.ShouldBe(0);
         }
         var tenantA = await ExactReport.GetAsync(app, CustomerEvents.Service, From, To, customer: CustomerEvents.TenantA);
         tenantA.Latency.P50Ms.ShouldNotBe(wholeService.Latency.P50Ms, "tenant-a's requests are slower than the service's");
@@ -115,6 +119,9 @@ public sealed class CustomerReportTests(ServicesFixture services)
         asOf.Requests.ShouldBe(tenantA.Requests);
         asOf.Latency.ShouldBe(tenantA.Latency);
         asOf.Customer.ShouldBe(CustomerEvents.TenantA);
+        var serviceAsOf = (await GetJsonAsync(app, $"/api/reports/{CustomerEvents.Service}?from={Iso(From)}&to={Iso(To)}&asOf={Iso(DateTimeOffset.UtcNow.AddSeconds(1))}"))
+            .Deserialize<SlaReport>(Json)!;
+        serviceAsOf.RequestsOverCustomerLimit.ShouldBe(wholeService.RequestsOverCustomerLimit, "replayed events say the same as the rollups");
         (await app.Client.GetStringAsync($"/api/reports/{CustomerEvents.Service}?from={Iso(From)}&to={Iso(To)}")).ShouldNotContain("\"customer\"");
 
         // A customer nobody sent is 404 naming the nearest, as for endpoints; names ingest refuses, or a customer with an endpoint, are 400.
