@@ -42,6 +42,7 @@ public static class StatementCsv
             ContractStatus = s.Overall,
             CreditMetric = s.CreditMetric,
             CreditPercent = s.CreditPercent,
+            CustomerId = s.CustomerId,
         });
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
         using var csv = CsvWriter.Create(writer, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture }, true);
@@ -88,4 +89,7 @@ public sealed partial class StatementCsvRow
     [CsvColumn("contract_status")] public string ContractStatus { get; init; } = "";
     [CsvColumn("credit_metric")] public string? CreditMetric { get; init; }
     [CsvColumn("credit_percent")] public double? CreditPercent { get; init; }
+
+    /// <summary>The one customer of a shared service the contract measures (its customerId); empty when every request counts. Last, so earlier columns keep their places.</summary>
+    [CsvColumn("customer_id")] public string? CustomerId { get; init; }
 }

@@ -75,6 +75,10 @@ public sealed class CustomerStatementTests(ServicesFixture services)
         var s = await StatementTests.GetAsync(app, url);
 
         s.CustomerId.ShouldBe(CustomerEvents.TenantA);
+        // The spreadsheet says it too, in its last column (every row: the service and the combined one).
+        var csv = (await app.Client.GetStringAsync(url + "?format=csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        csv[0].TrimEnd('\r').ShouldEndWith(",customer_id");
+        csv.Skip(1).ShouldAllBe(row => row.TrimEnd('\r').EndsWith("," + CustomerEvents.TenantA));
         var shop = s.Services.Single();
         var tenantA = requests.Where(r => r.Customer == CustomerEvents.TenantA).ToList();
         var kept = tenantA.Where(r => r.At < At(10, 2) || r.At >= At(10, 4)).ToList();
@@ -95,6 +99,8 @@ public sealed class CustomerStatementTests(ServicesFixture services)
         // Without customerId every request counts (tenant-b's failures too), and the document has no customerId at all.
         var everyoneJson = await app.Client.GetStringAsync($"/api/contracts/everyone/statements/{Month}");
         everyoneJson.ShouldNotContain("customerId");
+        (await app.Client.GetStringAsync($"/api/contracts/everyone/statements/{Month}?format=csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Skip(1).ShouldAllBe(row => row.TrimEnd('\r').EndsWith(','));
         var everyone = JsonSerializer.Deserialize<Statement>(everyoneJson, Json)!.Services.Single();
         (everyone.Requests, everyone.ExcludedRequests, everyone.Errors).ShouldBe((169L, 17L, 57L));
 
