@@ -156,7 +156,11 @@ public static class EventStoreQueries
 
     /// <summary>
     /// Fills an empty customer catalogue (<see cref="SeriesCatalogTable.CustomerTableName"/>) from the customer events, as
-    /// <see cref="FillSeriesCatalogAsync"/> does the series catalogue. Does nothing when the catalogue has any row.
+    /// <see cref="FillSeriesCatalogAsync"/> does the series catalogue. Does nothing when the catalogue has any row, or when
+    /// the series catalogue has one: only a store whose catalogues are both empty (restored from a backup) needs it, and a
+    /// store whose services name no customer keeps this catalogue empty for good — without the second condition every
+    /// partition assignment would read the whole events table (no index on the type) to find no customer event.
+    /// Run it before <see cref="FillSeriesCatalogAsync"/>, which ends that state.
     /// </summary>
     public static async Task FillCustomerCatalogAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
     {
@@ -168,6 +172,7 @@ public static class EventStoreQueries
              from {EventsTable(schema)}
              where type = 'customer_requests_recorded'
                and not exists (select 1 from {schema}.{SeriesCatalogTable.CustomerTableName})
+               and not exists (select 1 from {schema}.{SeriesCatalogTable.Name})
              group by 1, 2
              on conflict do nothing
              """;

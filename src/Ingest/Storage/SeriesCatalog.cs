@@ -69,8 +69,9 @@ public sealed class SeriesCatalog
     /// </summary>
     public async Task LoadAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
     {
-        await Endpoints.LoadAsync(connection, schema, ct);
+        // Customers first: their catalogue is filled from the events only while the endpoints' is empty too.
         await Customers.LoadAsync(connection, schema, ct);
+        await Endpoints.LoadAsync(connection, schema, ct);
     }
 
     /// <param name="TableName">Unqualified; its columns are service, <paramref name="Column"/> and first_stored_at.</param>

@@ -151,12 +151,13 @@ public sealed class CustomerIngestTests(ServicesFixture services)
         sample.Length.ShouldBe(3);
         sample.ShouldBeSubsetOf(["c3", "c4", "c5", "c6", "c7"]);
 
-        // The decision is durable: a consumer that loads the catalogue — filled again from the events after it was
-        // emptied, as after a restore — counts a new customer of tenants under (other) and an admitted one as itself.
+        // The decision is durable: a consumer that loads the catalogues — filled again from the events after they were
+        // emptied, as a restore leaves them — counts a new customer of tenants under (other) and an admitted one as itself.
         await using (var connection = new NpgsqlConnection(harness.ConnectionString))
         {
             await connection.OpenAsync();
-            await using var truncate = new NpgsqlCommand($"delete from {harness.Store.Options.DatabaseSchemaName}.{SeriesCatalogTable.CustomerTableName}", connection);
+            var schema = harness.Store.Options.DatabaseSchemaName;
+            await using var truncate = new NpgsqlCommand($"delete from {schema}.{SeriesCatalogTable.CustomerTableName}; delete from {schema}.{SeriesCatalogTable.Name}", connection);
             await truncate.ExecuteNonQueryAsync();
         }
         var late = new CustomerTraffic();
