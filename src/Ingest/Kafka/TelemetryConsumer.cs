@@ -4,6 +4,7 @@ using MaestroSla.Ingest.Storage;
 using Marten;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Wolverine.Attributes;
 
 namespace MaestroSla.Ingest.Kafka;
 
@@ -12,6 +13,9 @@ namespace MaestroSla.Ingest.Kafka;
 /// contract, decoded in place inside Consume (<see cref="TelemetryDeserializer"/>). Invalid messages become dead
 /// letters. Everything else — exactly once, held minutes, rebalances — is <see cref="KafkaIngestConsumer{TValue, TTally}"/>.
 /// </summary>
+// A hosted service, not a message handler: Wolverine's discovery takes classes named *Consumer with a StartAsync
+// method for handlers (of CancellationToken messages).
+[WolverineIgnore]
 public sealed class TelemetryConsumer(
     IOptions<KafkaIngestOptions> options,
     KafkaBootstrap bootstrap,

@@ -7,6 +7,7 @@ using Marten;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Proto.Collector.Trace.V1;
+using Wolverine.Attributes;
 
 namespace MaestroSla.Ingest.Otlp;
 
@@ -22,6 +23,9 @@ namespace MaestroSla.Ingest.Otlp;
 /// A consumer group of its own (<see cref="GroupOf"/>): the JSON topic's group rebalances without this one, and the
 /// stored offsets of the two never meet.
 /// </remarks>
+// A hosted service, not a message handler: Wolverine's discovery takes classes named *Consumer with a StartAsync
+// method for handlers (of CancellationToken messages).
+[WolverineIgnore]
 public sealed class OtlpTraceConsumer(
     IOptions<KafkaIngestOptions> options,
     KafkaBootstrap bootstrap,
