@@ -49,8 +49,13 @@ public sealed class ExactlyOnceIngestTests(ServicesFixture services)
         harness.Produce(thirds[0]);
         await harness.WaitForStoredRequestsAsync(10_000, Patience);
 
-        // A second member joins: the partitions are split between the two.
+        // A second member joins: the partitions are split between the two. The next third is sent only once the
+        // split is done: sent before, the first member could read and store all of it before giving partitions up,
+        // leaving the second member nothing to store.
         var (_, secondProgress) = await harness.StartConsumerAsync();
+        await Eventually.HoldsAsync(
+            () => secondProgress.AssignedPartitions.Count > 0 && firstProgress.AssignedPartitions.Count + secondProgress.AssignedPartitions.Count == 16,
+            "the partitions split between the two members", Patience);
         harness.Produce(thirds[1]);
         // Its first stored batch may wait for the minute it holds to end (up to 70 s after that minute began).
         await Eventually.HoldsAsync(() => secondProgress.StoredMessages > 0, "the second member stored a batch", Patience + TimeSpan.FromSeconds(70));
