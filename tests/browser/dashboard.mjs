@@ -1,15 +1,16 @@
 // Loads the MaestroSla dashboard in Debian's headless Chromium (playwright-core drives it; no browser download),
 // waits until the charts are drawn, checks their pixels, reads the figures the report table shows and prints
 // everything as one JSON object on stdout. Exit code 0 when the page rendered, 1 otherwise (reason on stderr).
+// With a customer, it then picks that customer of the service in the page and reads that customer's figures.
 //
-//   node tests/browser/dashboard.mjs <baseUrl> <service> <month> <tz> <screenshotPath> [hour|day]
+//   node tests/browser/dashboard.mjs <baseUrl> <service> <month> <tz> <screenshotPath> [hour|day] [customer]
 //
 // Environment: see session.mjs (CHROMIUM_PATH, MAESTROSLA_API_KEY).
 import { withPage, waitForPage } from './session.mjs';
 
-const [baseUrl, service, month, tz, screenshotPath, step] = process.argv.slice(2);
+const [baseUrl, service, month, tz, screenshotPath, step, customer] = process.argv.slice(2);
 if (!screenshotPath) {
-  console.error('usage: node dashboard.mjs <baseUrl> <service> <month> <tz> <screenshotPath> [step]');
+  console.error('usage: node dashboard.mjs <baseUrl> <service> <month> <tz> <screenshotPath> [step] [customer]');
   process.exit(2);
 }
 await withPage('dashboard', { width: 1440, height: 1000 }, async ({ page, api, consoleErrors }) => {
@@ -33,9 +34,54 @@ await withPage('dashboard', { width: 1440, height: 1000 }, async ({ page, api, c
   await page.goto(`${baseUrl}/?${query}`);
   await waitForPage(page);
   const charts = await readCharts(page);
+  const report = await readReport(page);
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+
+  // 3. The same month per hour, switched the way a user would.
+  await page.selectOption('#step', step === 'hour' ? 'day' : 'hour');
+  await waitForPage(page);
+  const otherStepCharts = await readCharts(page);
+  await page.screenshot({ path: screenshotPath.replace(/\.png$/, `-${step === 'hour' ? 'day' : 'hour'}.png`), fullPage: true });
+
+  // 4. One customer, picked the way a user would; the link it leaves opens on it again; "all customers" goes back.
+  let picked = null;
+  if (customer) {
+    const pickerShown = await page.isVisible('#customer');
+    const options = await page.$$eval('#customer option', (nodes) => nodes.map((node) => ({ value: node.value, text: node.textContent })));
+    await page.selectOption('#customer', customer);
+    await waitForPage(page);
+    const shown = await readReport(page);
+    const url = await page.evaluate(() => location.search);
+    const customerCharts = await readCharts(page);
+    await page.screenshot({ path: screenshotPath.replace(/\.png$/, `-${customer}.png`), fullPage: true });
+    await page.reload();
+    await waitForPage(page);
+    const reloaded = { selected: await page.inputValue('#customer'), ...await readReport(page) };
+    await page.selectOption('#customer', '');
+    await waitForPage(page);
+    const all = { url: await page.evaluate(() => location.search), ...await readReport(page) };
+    picked = { pickerShown, options, url, ...shown, charts: customerCharts, reloaded, all };
+  }
+
+  console.log(JSON.stringify({
+    landing,
+    currentMonth,
+    services,
+    ...report,
+    charts,
+    otherStepCharts,
+    customer: picked,
+    api,
+    consoleErrors,
+  }));
+});
+
+/** The figures of a service (or customer) page: the verdict, the request and error counts, every report row. */
+async function readReport(page) {
   const number = (text) => (text == null || text.trim() === '—' ? null : Number(text.replace(/,/g, '')));
-  const report = await page.evaluate(() => ({
+  const shown = await page.evaluate(() => ({
     overall: document.querySelector('[data-field="overall"] b')?.textContent.trim(),
+    customer: document.querySelector('[data-field="customer"] b')?.textContent.trim() ?? null,
     requests: document.querySelector('[data-field="requests"]')?.textContent,
     errors: document.querySelector('[data-field="errors"]')?.textContent,
     downtimeRows: document.querySelectorAll('#downtimeTable tbody tr').length,
@@ -46,29 +92,13 @@ await withPage('dashboard', { width: 1440, height: 1000 }, async ({ page, api, c
       result: row.querySelector('.result')?.textContent.trim(),
     })),
   }));
-  await page.screenshot({ path: screenshotPath, fullPage: true });
-
-  // 3. The same month per hour, switched the way a user would.
-  await page.selectOption('#step', step === 'hour' ? 'day' : 'hour');
-  await waitForPage(page);
-  const otherStepCharts = await readCharts(page);
-  await page.screenshot({ path: screenshotPath.replace(/\.png$/, `-${step === 'hour' ? 'day' : 'hour'}.png`), fullPage: true });
-
-  console.log(JSON.stringify({
-    landing,
-    currentMonth,
-    services,
-    overall: report.overall,
-    requests: number(report.requests),
-    errors: number(report.errors),
-    downtimeRows: report.downtimeRows,
-    metrics: report.metrics.map((m) => ({ ...m, target: number(m.target), actual: number(m.actual) })),
-    charts,
-    otherStepCharts,
-    api,
-    consoleErrors,
-  }));
-});
+  return {
+    ...shown,
+    requests: number(shown.requests),
+    errors: number(shown.errors),
+    metrics: shown.metrics.map((m) => ({ ...m, target: number(m.target), actual: number(m.actual) })),
+  };
+}
 
 async function readStatusPage(page) {
   return page.evaluate(() => ({

@@ -17,11 +17,11 @@ public static class DashboardEndpoints
     public const int MaxSteps = 2_000;
 
     public static ProblemDetails Validate(
-        string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, string? step,
+        string service, string? endpoint, string? customer, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, string? step,
         IOptions<ReportOptions> reports, IOptions<ContractLimits> limits, TimeProvider time)
     {
         var (period, periodProblem) = ReportQuery.Period(month, from, to, tz, time, reports.Value.MaxRange);
-        if ((ReportQuery.Problem(service, NullIfEmpty(endpoint), null, limits.Value) ?? periodProblem) is { } problem)
+        if ((ReportQuery.Problem(service, NullIfEmpty(endpoint), null, limits.Value, NullIfEmpty(customer)) ?? periodProblem) is { } problem)
         {
             return problem;
         }
@@ -39,29 +39,30 @@ public static class DashboardEndpoints
     /// A report period as a time series for the dashboard's charts: per local hour or day (?step=hour|day) of the
     /// zone, requests, errors, error rate, P50/P95/P99 and uptime; the downtime intervals; and the cumulative
     /// consumption of the error and downtime budgets. Same period parameters as the report (month+tz or
-    /// from+to, endpoint); figures come from the same rollups, so the steps add up to the report.
+    /// from+to, endpoint or customer); figures come from the same rollups, so the steps add up to the report.
     /// </summary>
     [WolverineGet("/api/reports/{service}/series")]
     public static async Task<IResult> Series(
-        string service, string? endpoint, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, string? step,
+        string service, string? endpoint, string? customer, string? month, DateTimeOffset? from, DateTimeOffset? to, string? tz, string? step,
         IQuerySession session, IOptions<SlaOptions> options, IOptions<ReportOptions> reports, TimeProvider time, CancellationToken ct)
     {
         endpoint = NullIfEmpty(endpoint);
+        customer = NullIfEmpty(customer);
         var now = time.GetUtcNow();
         var period = ReportQuery.Period(month, from, to, tz, time, reports.Value.MaxRange).Period!;
         var seriesStep = StepOf(step)!.Value;
         var steps = Steps(period, seriesStep);
 
         // Downtime (reported and health-derived, merged) and the targets come from the report itself.
-        var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, null, ct, endpoint);
+        var report = await SlaReportBuilder.BuildAsync(session, options.Value, service, period.From, period.To, period.TimeZone, null, ct, endpoint, customer);
         if (await ReportQuery.UnknownAsync(session, options.Value, report, ct) is { } unknown)
         {
             return unknown;
         }
         var targets = await SlaTargetStreams.ResolveAsync(session, options.Value, service, asOf: null, ct);
-        var rollups = await LatencyRollups.LoadAsync(session, service, endpoint ?? LatencyRollup.AllEndpoints, SlaSeriesBuilder.RollupSegments(steps), ct);
+        var rollups = await LatencyRollups.LoadAsync(session, service, RollupSeries.Key(endpoint, customer), SlaSeriesBuilder.RollupSegments(steps), ct);
         return Results.Ok(SlaSeriesBuilder.Build(
-            service, endpoint, period.TimeZone, seriesStep, period.From, period.ScheduledTo ?? period.To, now, targets.Targets, steps, rollups, report.DowntimeEvents));
+            service, endpoint, period.TimeZone, seriesStep, period.From, period.ScheduledTo ?? period.To, now, targets.Targets, steps, rollups, report.DowntimeEvents, customer));
     }
 
     private static SeriesStep? StepOf(string? step) => step switch

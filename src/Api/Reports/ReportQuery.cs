@@ -65,13 +65,10 @@ public static class ReportQuery
         {
             return null;
         }
-        if (report.Uptime.UptimePercent is null && report.DowntimeEventCount == 0)
+        if (report.Uptime.UptimePercent is null && report.DowntimeEventCount == 0
+            && await UnknownServiceAsync(session, options, report.Service, ct) is { } unknownService)
         {
-            var services = await KnownSubjects.ServicesAsync(session, options, ct);
-            if (!services.Contains(report.Service, StringComparer.Ordinal))
-            {
-                return NotFound("service", report.Service, services);
-            }
+            return unknownService;
         }
         if (report.Endpoint is { } endpoint)
         {
@@ -90,6 +87,13 @@ public static class ReportQuery
             }
         }
         return null;
+    }
+
+    /// <summary>A 404 naming the nearest known services when nobody knows <paramref name="service"/>; else null.</summary>
+    public static async Task<IResult?> UnknownServiceAsync(IQuerySession session, SlaOptions options, string service, CancellationToken ct)
+    {
+        var services = await KnownSubjects.ServicesAsync(session, options, ct);
+        return services.Contains(service, StringComparer.Ordinal) ? null : NotFound("service", service, services);
     }
 
     private static IResult NotFound(string what, string asked, IReadOnlyCollection<string> known)

@@ -1,5 +1,5 @@
 // MaestroSla dashboard: plain ES module over the JSON API, charts by uPlot (global `uPlot`, vendored in lib/).
-// State lives in the query string (?service=&month=&tz=&step=) so a view can be linked; the API key lives in
+// State lives in the query string (?service=&customer=&month=&tz=&step=) so a view can be linked; the API key lives in
 // sessionStorage (this tab only) and goes out as X-Api-Key on every request. Without a month the page opens on the
 // latest month with data (an empty current month says nothing yet); any month can be picked.
 
@@ -41,6 +41,8 @@ function readState() {
   const tz = params.get('tz') || 'UTC';
   return {
     service: params.get('service') || '',
+    // One customer of a shared service (its requests, errors and latency; downtime stays the service's); '' = all.
+    customer: params.get('customer') || '',
     tz,
     // Empty until resolved by render(): the latest month with data.
     month: params.get('month') || '',
@@ -53,6 +55,7 @@ function navigate(state, replace = false) {
   const params = new URLSearchParams();
   if (state.service) {
     params.set('service', state.service);
+    if (state.customer) params.set('customer', state.customer);
     params.set('step', state.step);
   }
   if (state.month) params.set('month', state.month);
@@ -84,7 +87,8 @@ function bindControls() {
   $('tz').addEventListener('change', () => navigate({ ...readState(), tz: $('tz').value }));
   $('month').addEventListener('change', () => { if ($('month').value) navigate({ ...readState(), month: $('month').value }); });
   $('step').addEventListener('change', () => navigate({ ...readState(), step: $('step').value }));
-  $('home').addEventListener('click', (e) => { e.preventDefault(); navigate({ ...readState(), service: '' }); });
+  $('customer').addEventListener('change', () => navigate({ ...readState(), customer: $('customer').value }));
+  $('home').addEventListener('click', (e) => { e.preventDefault(); navigate({ ...readState(), service: '', customer: '' }); });
   window.addEventListener('popstate', render);
   window.addEventListener('resize', () => charts.forEach((c) => c.setSize(chartSize(c.root.parentElement))));
 }
@@ -150,6 +154,8 @@ async function render() {
   fillTimeZones(state.tz);
   $('step').value = state.step;
   document.querySelectorAll('.service-only').forEach((node) => { node.hidden = !state.service; });
+  // Shown by renderService once it knows the service has customers.
+  if (!state.service) $('customerPicker').hidden = true;
   showMessage('');
   try {
     if (!state.month) {
@@ -160,7 +166,9 @@ async function render() {
       history.replaceState(null, '', '?' + params);
     }
     $('month').value = state.month;
-    $('crumb').textContent = state.service ? `· ${state.service} · ${state.month} (${state.tz})` : '· SLA status';
+    $('crumb').textContent = state.service
+      ? `· ${state.service}${state.customer ? ` · customer ${state.customer}` : ''} · ${state.month} (${state.tz})`
+      : '· SLA status';
     if (state.service) {
       $('services').hidden = true;
       await renderService(state);
@@ -197,7 +205,7 @@ async function renderServices(state) {
       el('td', { class: STATUS_CLASS[status.status] }, overallText(status.status)),
       cell('uptime'), cell('availability'), cell('latency_p95'), cell('latency_p99'), cell('error_rate'),
       el('td', {}, left == null ? '—' : `${fixed(1).format(left)} %`));
-    row.addEventListener('click', () => navigate({ ...state, service: status.service }));
+    row.addEventListener('click', () => navigate({ ...state, service: status.service, customer: '' }));
     return row;
   });
   $('statusTable').tBodies[0].replaceChildren(...rows);
@@ -207,10 +215,14 @@ async function renderServices(state) {
 
 async function renderService(state) {
   const service = encodeURIComponent(state.service);
-  const query = `month=${encodeURIComponent(state.month)}&tz=${encodeURIComponent(state.tz)}`;
+  const query = `month=${encodeURIComponent(state.month)}&tz=${encodeURIComponent(state.tz)}`
+    + (state.customer ? `&customer=${encodeURIComponent(state.customer)}` : '');
+  // The picker is filled as soon as the list arrives, so that a customer the report refuses (404) can be changed.
+  const customers = api(`api/services/${service}/customers`).then((list) => fillCustomers(list.customers, state.customer));
   const [report, series] = await Promise.all([
     api(`api/reports/${service}?${query}`),
     api(`api/reports/${service}/series?${query}&step=${state.step}`),
+    customers,
   ]);
   renderSummary(report);
   renderReportTable(report, state.tz);
@@ -221,9 +233,20 @@ async function renderService(state) {
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
 }
 
+/** "all customers" (the service's report) and every customer of the service; hidden for a service without any. */
+function fillCustomers(customers, selected) {
+  // A linked customer the service does not list stays selected, so the page shows what the API says of it.
+  const names = selected && !customers.includes(selected) ? [...customers, selected] : customers;
+  $('customer').replaceChildren(
+    new Option('all customers', '', false, !selected),
+    ...names.map((name) => new Option(name === '(other)' ? '(other): past the customer limit' : name, name, false, name === selected)));
+  $('customerPicker').hidden = names.length === 0;
+}
+
 function renderSummary(report) {
   const card = (label, value, attributes = {}) => el('div', { class: 'card', ...attributes }, el('b', {}, value), el('span', {}, label));
   $('summary').replaceChildren(
+    ...(report.customer ? [card('customer', report.customer, { 'data-field': 'customer' })] : []),
     card('SLA', overallText(report.status), { 'data-field': 'overall', class: `card badge ${STATUS_CLASS[report.status]}` }),
     card('requests', integer.format(report.requests.total)),
     card('errors', integer.format(report.requests.errors)),
@@ -253,6 +276,7 @@ function renderReportTable(report, tz) {
   $('reportTable').tBodies[0].replaceChildren(...rows);
   const budget = (b) => (b.consumedPercent == null ? 'n/a' : `${fixed(1).format(b.consumedPercent)} % used`);
   $('reportNote').replaceChildren(
+    report.customer ? `Customer ${report.customer}: its own requests, errors and latency; uptime and downtime are the service's. ` : '',
     el('span', { 'data-field': 'requests' }, integer.format(report.requests.total)), ' requests, ',
     el('span', { 'data-field': 'errors' }, integer.format(report.requests.errors)), ' errors · error budget ',
     budget(report.errorBudget), ' · downtime budget ', budget(report.downtimeBudget),

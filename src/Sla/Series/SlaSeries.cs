@@ -54,7 +54,15 @@ public sealed record SlaSeries(
     double ErrorBudgetAllowed,
     double DowntimeBudgetAllowedMinutes,
     IReadOnlyList<SeriesPoint> Points,
-    IReadOnlyList<DowntimeEvent> Downtime);
+    IReadOnlyList<DowntimeEvent> Downtime)
+{
+    /// <summary>
+    /// With a Customer (?customer=), requests, errors and latency are that customer's; downtime and uptime the service's
+    /// (as in its report). Absent from the JSON otherwise.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Customer { get; init; }
+}
 
 public static class SlaSeriesBuilder
 {
@@ -99,8 +107,9 @@ public static class SlaSeriesBuilder
     public static SlaSeries Build(
         string service, string? endpoint, string timeZone, SeriesStep step, DateTimeOffset from, DateTimeOffset to, DateTimeOffset until,
         SlaTargets targets, IReadOnlyList<(DateTimeOffset Start, DateTimeOffset End)> steps, IEnumerable<LatencyRollup> rollups,
-        IReadOnlyList<DowntimeEvent> downtime)
+        IReadOnlyList<DowntimeEvent> downtime, string? customer = null)
     {
+        var series = RollupSeries.Key(endpoint, customer);
         var byId = new Dictionary<string, LatencyRollup>(StringComparer.Ordinal);
         foreach (var rollup in rollups)
         {
@@ -117,7 +126,7 @@ public static class SlaSeriesBuilder
             long stepRequests = 0, stepErrors = 0;
             foreach (var (grain, segment) in RollupPlan.Cover(start, end))
             {
-                if (!byId.TryGetValue(LatencyRollup.IdFor(service, endpoint ?? LatencyRollup.AllEndpoints, grain, segment), out var rollup))
+                if (!byId.TryGetValue(LatencyRollup.IdFor(service, series, grain, segment), out var rollup))
                 {
                     continue;
                 }
@@ -162,7 +171,7 @@ public static class SlaSeriesBuilder
         }
 
         return new SlaSeries(service, endpoint, timeZone, step, from, to, until, targets, requests, errors,
-            allowedErrors, allowedDowntimeMinutes, points, downtime);
+            allowedErrors, allowedDowntimeMinutes, points, downtime) { Customer = customer };
     }
 
     /// <summary>Seconds of [start, end) covered by the sorted, disjoint downtime; steps come in order, so one pass.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using MaestroSla.Api.Security;
 using MaestroSla.Contracts.Reports;
 using MaestroSla.Sla.Reports;
@@ -14,7 +15,8 @@ namespace MaestroSla.Tests.Dashboard;
 
 /// <summary>
 /// The dashboard in a real headless Chromium against the real service with a month of data: the charts draw
-/// (their canvases hold the series' colours) and every figure of the report table is the API's.
+/// (their canvases hold the series' colours) and every figure of the report table is the API's, for the service and
+/// for one customer picked in the page.
 /// </summary>
 [Collection(SharedServices.Name)]
 public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputHelper output)
@@ -27,11 +29,14 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    // Two customers share checkout; a third of its requests name neither.
+    private static readonly string[] Customers = ["acme", "globex"];
+
     [Fact]
     public async Task the_dashboard_draws_the_months_charts_and_shows_the_same_figures_as_the_report_api()
     {
         var browser = BrowserTools.Require();
-        var data = MonthOfTelemetry.PreviousMonth("checkout", Zone);
+        var data = MonthOfTelemetry.PreviousMonth("checkout", Zone, customers: Customers);
         await using var store = await IngestHarness.CreateAsync(services, partitions: 1);
         await using var app = await RunningApp.StartAsync(store.ConnectionString, new Dictionary<string, string?>
         {
@@ -45,7 +50,7 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
         Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
         var baseUrl = app.Client.BaseAddress!.ToString().TrimEnd('/');
         var (exitCode, stdout, stderr) = await browser.RunAsync(
-            [baseUrl, data.Service, data.Month, Zone, screenshot], new Dictionary<string, string> { ["MAESTROSLA_API_KEY"] = ApiKey }, TimeSpan.FromMinutes(3));
+            [baseUrl, data.Service, data.Month, Zone, screenshot, "day", Customers[0]], new Dictionary<string, string> { ["MAESTROSLA_API_KEY"] = ApiKey }, TimeSpan.FromMinutes(3));
         output.WriteLine(stderr);
         exitCode.ShouldBe(0, $"the browser check failed:\n{stderr}\n{stdout}");
         output.WriteLine($"screenshot: {screenshot}");
@@ -62,16 +67,9 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
         page.Requests.ShouldBe(report.Requests.Total);
         page.Errors.ShouldBe(report.Requests.Errors);
         page.DowntimeRows.ShouldBe(report.DowntimeEventCount);
-        page.Overall.ShouldBe(report.Status == SlaStatus.Breached ? "BREACHED" : report.Status);
-        page.Metrics.Select(m => m.Metric).ShouldBe(report.Metrics.Select(m => m.Metric));
-        foreach (var metric in report.Metrics)
-        {
-            var shown = page.Metrics.Single(m => m.Metric == metric.Metric);
-            shown.Target!.Value.ShouldBe(metric.Target, 1e-9, metric.Metric);
-            var decimals = metric.Unit == "%" ? 4 : 1;
-            shown.Actual!.Value.ShouldBe(metric.Actual!.Value, (0.5 * Math.Pow(10, -decimals)) + 1e-9, metric.Metric);
-            shown.Result.ShouldBe(metric.Status, metric.Metric);
-        }
+        page.Overall.ShouldBe(Verdict(report));
+        page.Customer.ShouldNotBeNull();
+        ShouldShow(page.Metrics, report, "service");
         page.Services.Select(s => s.Service).ShouldBe([data.Service]);
         page.Services[0].Sla.ShouldBeOneOf("met", "BREACHED");
 
@@ -100,16 +98,59 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
             }
         }
 
+        // One customer, picked in the page: exactly the requests sent naming it, every figure its report's, the charts
+        // drawn from its series; the choice is in the link (which opens on it again), and "all customers" is the service.
+        var picked = page.Customer!;
+        picked.PickerShown.ShouldBeTrue();
+        picked.Options.Select(o => o.Value).ShouldBe(["", .. Customers]);
+        picked.Options[0].Text.ShouldBe("all customers");
+        var customerResponse = await app.Client.GetAsync($"/api/reports/{data.Service}?month={data.Month}&tz={Uri.EscapeDataString(Zone)}&customer={Customers[0]}");
+        customerResponse.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var customerReport = JsonSerializer.Deserialize<SlaReport>(await customerResponse.Content.ReadAsStringAsync(), Json)!;
+        customerReport.Requests.Total.ShouldBe(data.RequestsByCustomer[Customers[0]]);
+        picked.Requests.ShouldBe(data.RequestsByCustomer[Customers[0]], "the requests sent naming the customer");
+        picked.Requests.ShouldBeLessThan(page.Requests);
+        picked.Errors.ShouldBe(customerReport.Requests.Errors);
+        picked.Shown.ShouldBe(Customers[0]);
+        picked.Url.ShouldContain($"customer={Customers[0]}");
+        picked.Overall.ShouldBe(Verdict(customerReport));
+        picked.DowntimeRows.ShouldBe(report.DowntimeEventCount, "downtime stays the service's");
+        ShouldShow(picked.Metrics, customerReport, Customers[0]);
+        picked.Charts.Select(c => c.Id).ShouldBe(page.Charts.Select(c => c.Id));
+        picked.Charts.ShouldAllBe(c => c.NonBlank > c.Width * 10);
+        picked.Reloaded.Selected.ShouldBe(Customers[0]);
+        picked.Reloaded.Requests.ShouldBe(picked.Requests);
+        picked.All.Url.ShouldNotContain("customer=");
+        picked.All.Requests.ShouldBe(page.Requests);
+        picked.All.Customer.ShouldBeNull();
+
         // The key entered in the page went out with every API request.
         page.Api.Requests.ShouldBeGreaterThanOrEqualTo(3);
         page.Api.WithKey.ShouldBe(page.Api.Requests);
         File.Exists(screenshot).ShouldBeTrue();
     }
 
+    private static string Verdict(SlaReport report) => report.Status == SlaStatus.Breached ? "BREACHED" : report.Status;
+
+    /// <summary>The report table shows every metric of the report, to the precision shown.</summary>
+    private static void ShouldShow(List<ShownMetric> shownMetrics, SlaReport report, string what)
+    {
+        shownMetrics.Select(m => m.Metric).ShouldBe(report.Metrics.Select(m => m.Metric), what);
+        foreach (var metric in report.Metrics)
+        {
+            var shown = shownMetrics.Single(m => m.Metric == metric.Metric);
+            var label = $"{what}: {metric.Metric}";
+            shown.Target!.Value.ShouldBe(metric.Target, 1e-9, label);
+            var decimals = metric.Unit == "%" ? 4 : 1;
+            shown.Actual!.Value.ShouldBe(metric.Actual!.Value, (0.5 * Math.Pow(10, -decimals)) + 1e-9, label);
+            shown.Result.ShouldBe(metric.Status, label);
+        }
+    }
+
     [Fact]
     public async Task the_series_endpoint_adds_up_to_the_report_in_every_step_size()
     {
-        var data = MonthOfTelemetry.PreviousMonth("search", "America/New_York", requests: 8_000, seed: 5);
+        var data = MonthOfTelemetry.PreviousMonth("search", "America/New_York", requests: 8_000, seed: 5, customers: ["tenant-1", "tenant-2"]);
         await using var store = await IngestHarness.CreateAsync(services, partitions: 1);
         await using var app = await RunningApp.StartAsync(store.ConnectionString);
         await data.PostAsync(app);
@@ -132,13 +173,39 @@ public sealed class DashboardBrowserTests(ServicesFixture services, ITestOutputH
                 : (int)(report.To - report.From).TotalHours);
         }
 
+        // A customer's series adds up to its report: the requests sent naming it; downtime stays the service's.
+        foreach (var (customer, sent) in data.RequestsByCustomer)
+        {
+            var customerReport = JsonSerializer.Deserialize<SlaReport>(await app.Client.GetStringAsync($"/api/reports/search?{query}&customer={customer}"), Json)!;
+            customerReport.Requests.Total.ShouldBe(sent, customer);
+            var series = JsonSerializer.Deserialize<SlaSeries>(await app.Client.GetStringAsync($"/api/reports/search/series?{query}&step=day&customer={customer}"), Json)!;
+            series.Customer.ShouldBe(customer);
+            series.Points.Sum(p => p.Requests).ShouldBe(sent, customer);
+            series.Points.Sum(p => p.Errors).ShouldBe(customerReport.Requests.Errors, customer);
+            series.Points.Sum(p => p.DowntimeSeconds).ShouldBe(report.Uptime.Downtime.TotalSeconds, 1e-6, customer);
+            series.Points[^1].ErrorBudgetConsumedPercent!.Value.ShouldBe(customerReport.ErrorBudget.ConsumedPercent!.Value, 1e-9, customer);
+        }
+        (await app.Client.GetAsync($"/api/reports/search/series?{query}&customer=tenant-1&endpoint=GET%20%2Fcart")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await app.Client.GetAsync($"/api/reports/search/series?{query}&customer=tenant-3")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
         (await app.Client.GetAsync($"/api/reports/search/series?{query}&step=week")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await app.Client.GetAsync($"/api/reports/search/series?from=2020-01-01T00:00:00Z&to=2021-01-01T00:00:00Z&step=hour")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
     }
 
     private sealed record PageFigures(
         StatusPage Landing, StatusPage CurrentMonth, List<ServiceRow> Services, string Overall, long Requests, long Errors, int DowntimeRows, List<ShownMetric> Metrics,
-        List<ChartPixels> Charts, List<ChartPixels> OtherStepCharts, ApiRequests Api, List<string> ConsoleErrors);
+        List<ChartPixels> Charts, List<ChartPixels> OtherStepCharts, PickedCustomer? Customer, ApiRequests Api, List<string> ConsoleErrors);
+
+    /// <param name="Shown">The customer the page's summary names.</param>
+    private sealed record PickedCustomer(
+        bool PickerShown, List<PickerOption> Options, string Url, [property: JsonPropertyName("customer")] string? Shown, string Overall, long Requests, long Errors,
+        int DowntimeRows, List<ShownMetric> Metrics, List<ChartPixels> Charts, ReloadedPage Reloaded, CustomerPage All);
+
+    private sealed record PickerOption(string Value, string Text);
+
+    private sealed record ReloadedPage(string Selected, long Requests);
+
+    private sealed record CustomerPage(string Url, string? Customer, long Requests);
 
     private sealed record ServiceRow(string Service, string Sla, List<string> Cells);
 

@@ -39,7 +39,14 @@ public sealed class MonthOfTelemetry
     public List<string> Messages { get; } = [];
     public int Requests { get; private set; }
 
-    public static MonthOfTelemetry PreviousMonth(string service, string timeZone, int requests = 36_000, int seed = 11)
+    /// <summary>How many of the requests named each customer (none unless customers were given).</summary>
+    public Dictionary<string, int> RequestsByCustomer { get; } = new(StringComparer.Ordinal);
+
+    /// <param name="customers">
+    /// When given, the requests name these customers in turn, one in every (count + 1) naming none, so the service's
+    /// figures stay those of the same traffic without customers.
+    /// </param>
+    public static MonthOfTelemetry PreviousMonth(string service, string timeZone, int requests = 36_000, int seed = 11, string[]? customers = null)
     {
         var zone = TimeZoneInfo.FindSystemTimeZoneById(timeZone);
         var localNow = TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, zone);
@@ -61,8 +68,14 @@ public sealed class MonthOfTelemetry
                 _ => TrafficConditions.Normal,
             },
         };
-        foreach (var request in new TrafficGenerator(shape).Requests(requests, data.From, data.To))
+        foreach (var generated in new TrafficGenerator(shape).Requests(requests, data.From, data.To))
         {
+            var request = generated;
+            if (customers is { Length: > 0 } && data.Requests % (customers.Length + 1) is var turn && turn < customers.Length)
+            {
+                request = request with { Customer = customers[turn] };
+                data.RequestsByCustomer[customers[turn]] = data.RequestsByCustomer.GetValueOrDefault(customers[turn]) + 1;
+            }
             data.Messages.Add(Text(TrafficGenerator.Encode(request)));
             data.Requests++;
         }

@@ -28,6 +28,7 @@ public sealed partial class EndpointSecurityTests(ServicesFixture services)
         ("GET", "/api/reports/{service}", ApiRoles.Read),
         ("GET", "/api/status", ApiRoles.Read),
         ("GET", "/api/services/{service}/targets", ApiRoles.Read),
+        ("GET", "/api/services/{service}/customers", ApiRoles.Read),
         ("PUT", "/api/services/{service}/targets", ApiRoles.Admin),
         ("GET", "/api/dead-letters", ApiRoles.Admin),
     ];

@@ -47,6 +47,7 @@ namespace Internal.Generated.WolverineHandlers
             }
 
             var endpoint = httpContext.Request.Query["endpoint"];
+            var customer = httpContext.Request.Query["customer"];
             var month = httpContext.Request.Query["month"];
             string from_rawValue = httpContext.Request.Query["from"];
             System.Nullable<System.DateTimeOffset> from = default;
@@ -76,7 +77,7 @@ namespace Internal.Generated.WolverineHandlers
 
             var tz = httpContext.Request.Query["tz"];
             var step = httpContext.Request.Query["step"];
-            var problemDetails1 = MaestroSla.Api.Dashboard.DashboardEndpoints.Validate(service, endpoint, month, from, to, tz, step, _optionsOfReportOptions, _optionsOfContractLimits, _timeProvider);
+            var problemDetails1 = MaestroSla.Api.Dashboard.DashboardEndpoints.Validate(service, endpoint, customer, month, from, to, tz, step, _optionsOfReportOptions, _optionsOfContractLimits, _timeProvider);
             // Evaluate whether the processing should stop if there are any problems
             if (!(ReferenceEquals(problemDetails1, Wolverine.Http.WolverineContinue.NoProblems)))
             {
@@ -86,7 +87,7 @@ namespace Internal.Generated.WolverineHandlers
 
             
             // The actual HTTP request handler execution
-            var result = await MaestroSla.Api.Dashboard.DashboardEndpoints.Series(service, endpoint, month, from, to, tz, step, ((Marten.IQuerySession)documentSession), _optionsOfSlaOptions, _optionsOfReportOptions, _timeProvider, httpContext.RequestAborted).ConfigureAwait(false);
+            var result = await MaestroSla.Api.Dashboard.DashboardEndpoints.Series(service, endpoint, customer, month, from, to, tz, step, ((Marten.IQuerySession)documentSession), _optionsOfSlaOptions, _optionsOfReportOptions, _timeProvider, httpContext.RequestAborted).ConfigureAwait(false);
 
             await result.ExecuteAsync(httpContext).ConfigureAwait(false);
         }
