@@ -155,6 +155,27 @@ public static class EventStoreQueries
     }
 
     /// <summary>
+    /// The customers the customer catalogue holds for <paramref name="service"/> ("(other)" among them once requests
+    /// were counted under it), read by the table's primary key: cheap however long the history. Null while the
+    /// catalogues are not filled — no endpoint row at all: a store without requests, or one just restored, before
+    /// ingest refilled them from the events.
+    /// </summary>
+    public static async Task<List<string>?> CataloguedCustomersAsync(IQuerySession session, string service, CancellationToken ct)
+    {
+        var schema = session.DocumentStore.Options.DatabaseSchemaName;
+        // One round trip; an empty name (which ingest never admits) marks a catalogue not filled yet.
+        var rows = await session.AdvancedSql.QueryAsync<string>(
+            $"""
+             select customer from {schema}.{SeriesCatalogTable.CustomerTableName} where service = ?
+             union all
+             select '' where not exists (select 1 from {schema}.{SeriesCatalogTable.Name})
+             """,
+            ct,
+            service);
+        return rows.Contains("") ? null : [.. rows];
+    }
+
+    /// <summary>
     /// Fills an empty customer catalogue (<see cref="SeriesCatalogTable.CustomerTableName"/>) from the customer events, as
     /// <see cref="FillSeriesCatalogAsync"/> does the series catalogue. Does nothing when the catalogue has any row, or when
     /// the series catalogue has one: only a store whose catalogues are both empty (restored from a backup) needs it, and a
