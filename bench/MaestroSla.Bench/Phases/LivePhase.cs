@@ -373,6 +373,8 @@ internal static class LivePhase
         var elapsed = new double[queries];
         var gen2Before = GC.CollectionCount(2);
         var pauseBefore = GC.GetTotalPauseDuration();
+        var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var jitTimeBefore = System.Runtime.JitInfo.GetCompilationTime();
         for (var i = 0; i < queries; i++)
         {
             var now = DateTimeOffset.UtcNow;
@@ -386,7 +388,8 @@ internal static class LivePhase
         }
         Array.Sort(elapsed);
         return new QueryLatencies(queries, 0, Percentile(elapsed, 50), Percentile(elapsed, 99), elapsed[^1], elapsed.Average(),
-            GC.CollectionCount(2) - gen2Before, GC.GetTotalPauseDuration() - pauseBefore);
+            GC.CollectionCount(2) - gen2Before, GC.GetTotalPauseDuration() - pauseBefore,
+            System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore, System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore);
     }
 
     private static double Percentile(double[] sorted, double percentile) =>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using System.Text.Json;
 using MaestroSla.Api.Store;
 using MaestroSla.Backup;
@@ -7,7 +8,9 @@ using MaestroSla.Backup.Format;
 using MaestroSla.Backup.Restoring;
 using MaestroSla.Backup.Targets;
 using MaestroSla.Backup.Validating;
+using MaestroSla.Bench.Measuring;
 using MaestroSla.Bench.Traffic;
+using MaestroSla.Contracts.Reports;
 using MaestroSla.Ingest.Batching;
 using MaestroSla.Ingest.Storage;
 using MaestroSla.Sla.Reports;
@@ -17,11 +20,14 @@ using Npgsql;
 
 namespace MaestroSla.Bench.Phases;
 
-internal sealed record QueryLatencies(int Queries, int Warmup, double P50Ms, double P99Ms, double MaxMs, double MeanMs, int Gen2Collections, TimeSpan GcPause);
+internal sealed record QueryLatencies(
+    int Queries, int Warmup, double P50Ms, double P99Ms, double MaxMs, double MeanMs, int Gen2Collections, TimeSpan GcPause,
+    long JitMethods, TimeSpan JitTime, double PostgresCores = 0, double LoadGeneratorCores = 0, double ClientCpuMsPerQuery = 0);
 
 internal sealed record MonthOutcome(
     DateTimeOffset Month, int Services, int Endpoints, long Requests, long Errors, long Events, long EventJsonBytes,
     TimeSpan Stored, TimeSpan Projected, long RollupDocuments,
+    QueryLatencies EarlyReports,
     QueryLatencies Reports,
     TimeSpan BackupDuration, long BackupBytes,
     TimeSpan RestoreDuration, TimeSpan ReplayDuration, TimeSpan RebuildDuration,
@@ -89,8 +95,11 @@ internal static class MonthPhase
         await VacuumAnalyzeAsync(connectionString, ct);
         Console.WriteLine($"  vacuum analyze: {clock.Elapsed.TotalSeconds:0.0} s");
 
-        var reports = await MeasureReportsAsync(store, data, options.ReportQueries, problems, ct);
-        Console.WriteLine($"  {reports.Queries:N0} reports: p50 {reports.P50Ms:0.00} ms, p99 {reports.P99Ms:0.00} ms, max {reports.MaxMs:0.00} ms; {reports.Gen2Collections} gen-2 GCs, {reports.GcPause.TotalMilliseconds:0} ms GC pause");
+        var (earlyReports, reports) = await MeasureReportsAsync(store, environment.Participants, data, options.ReportQueries, problems, ct);
+        foreach (var (window, figures) in new[] { ("early", earlyReports), ("steady", reports) })
+        {
+            Console.WriteLine($"  {figures.Queries:N0} reports ({window}, after {figures.Warmup:N0}): p50 {figures.P50Ms:0.00} ms, p99 {figures.P99Ms:0.00} ms, max {figures.MaxMs:0.00} ms; {figures.Gen2Collections} gen-2 GCs, {figures.GcPause.TotalMilliseconds:0} ms GC pause, JIT {figures.JitMethods:N0} methods in {figures.JitTime.TotalMilliseconds:0} ms; CPU per report {figures.ClientCpuMsPerQuery:0.00} ms here, PostgreSQL {figures.PostgresCores:0.00} cores, load generator {figures.LoadGeneratorCores:0.00}");
+        }
 
         var folder = Directory.CreateTempSubdirectory("maestrosla-bench-backup-").FullName;
         try
@@ -134,7 +143,7 @@ internal static class MonthPhase
 
             return new MonthOutcome(
                 month, data.Services.Count, options.EndpointsPerService, data.Requests, data.Errors, events, jsonBytes,
-                stored, projected, rollups, reports, backupDuration, backup.Bytes,
+                stored, projected, rollups, earlyReports, reports, backupDuration, backup.Bytes,
                 run.Duration.Value, run.ReplayDuration.Value, run.RebuildDuration.Value, problems, crypto);
         }
         finally
@@ -232,48 +241,21 @@ internal static class MonthPhase
     /// <summary>
     /// Uncached reports (SlaReportBuilder, as the API calls it on a cache miss), each in its own query session, round
     /// robin over services and four shapes: the month in UTC, the month in New York (hour edges), one endpoint's month,
-    /// and an odd week with minute edges. The first queries warm the JIT and the connection pool and are not counted.
+    /// and an odd week with minute edges. Two timed windows of <paramref name="queries"/> reports: early, right after
+    /// 500 untimed ones (the JIT still tiering the report path up: on two cores its background compiles delay reports
+    /// in clumps), and steady, once 100 reports in a row compiled at most 20 methods — what a service that has been up
+    /// for a while answers. Both print how many methods the JIT compiled while they were timed.
     /// </summary>
-    private static async Task<QueryLatencies> MeasureReportsAsync(
-        DocumentStore store, SyntheticServiceMonth data, int queries, List<string> problems, CancellationToken ct)
+    private static async Task<(QueryLatencies Early, QueryLatencies Steady)> MeasureReportsAsync(
+        DocumentStore store, Participants participants, SyntheticServiceMonth data, int queries, List<string> problems, CancellationToken ct)
     {
-        var sla = new SlaOptions();
-        var newYork = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
-        var monthEnd = data.Month.AddMonths(1);
-        var localStart = new DateTimeOffset(data.Month.DateTime, newYork.GetUtcOffset(data.Month.DateTime));
-        var localEnd = new DateTimeOffset(monthEnd.DateTime, newYork.GetUtcOffset(monthEnd.DateTime));
-        var oddFrom = data.Month.AddDays(9).AddHours(7).AddMinutes(13);
-        var oddTo = oddFrom.AddDays(7).AddHours(5).AddMinutes(41);
-
         const int warmup = 500;
-        var elapsed = new double[queries];
-        int gen2Before = 0;
-        var pauseBefore = TimeSpan.Zero;
+        var reports = new ReportRotation(store, data);
         long monthRequests = 0;
-        for (var i = -warmup; i < queries; i++)
+        for (var i = 0; i < warmup; i++)
         {
-            var index = i + warmup;
-            if (i == 0)
-            {
-                gen2Before = GC.CollectionCount(2);
-                pauseBefore = GC.GetTotalPauseDuration();
-            }
-            var s = index % data.Services.Count;
-            var service = data.Services[s];
-            var started = Stopwatch.GetTimestamp();
-            await using var session = store.QuerySession();
-            var report = ((index / data.Services.Count) % 4) switch
-            {
-                0 => await SlaReportBuilder.BuildAsync(session, sla, service, data.Month, monthEnd, "UTC", null, ct),
-                1 => await SlaReportBuilder.BuildAsync(session, sla, service, localStart, localEnd, "America/New_York", null, ct),
-                2 => await SlaReportBuilder.BuildAsync(session, sla, service, data.Month, monthEnd, "UTC", null, ct, data.EndpointsOf(s)[index % data.EndpointsOf(s).Count]),
-                _ => await SlaReportBuilder.BuildAsync(session, sla, service, oddFrom, oddTo, "UTC", null, ct),
-            };
-            if (i >= 0)
-            {
-                elapsed[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            }
-            if (index < data.Services.Count)
+            var report = await reports.NextAsync(ct);
+            if (i < data.Services.Count)
             {
                 monthRequests += report.Requests.Total;
             }
@@ -282,10 +264,88 @@ internal static class MonthPhase
         {
             problems.Add($"the month's reports count {monthRequests:N0} requests, {data.Requests:N0} were stored");
         }
+
+        var early = await TimeReportsAsync(reports, participants, queries, warmup, ct);
+        var untimed = warmup + queries;
+        const int round = 100, quietMethods = 20, maxUntimed = 20_000;
+        while (untimed < maxUntimed)
+        {
+            var compiled = JitInfo.GetCompiledMethodCount();
+            for (var i = 0; i < round; i++)
+            {
+                await reports.NextAsync(ct);
+            }
+            untimed += round;
+            if (JitInfo.GetCompiledMethodCount() - compiled <= quietMethods)
+            {
+                break;
+            }
+        }
+        return (early, await TimeReportsAsync(reports, participants, queries, untimed, ct));
+    }
+
+    private static async Task<QueryLatencies> TimeReportsAsync(
+        ReportRotation reports, Participants participants, int queries, int before, CancellationToken ct)
+    {
+        var elapsed = new double[queries];
+        var postgresBefore = ProcStats.ProcessTreeCpuSeconds(participants.PostmasterPid);
+        var loadGeneratorBefore = ProcStats.ProcessCpuSeconds(participants.LoadGeneratorPid);
+        var window = Stopwatch.StartNew();
+        var processBefore = Environment.CpuUsage.TotalTime;
+        var gen2Before = GC.CollectionCount(2);
+        var pauseBefore = GC.GetTotalPauseDuration();
+        var jitBefore = JitInfo.GetCompiledMethodCount();
+        var jitTimeBefore = JitInfo.GetCompilationTime();
+        for (var i = 0; i < queries; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await reports.NextAsync(ct);
+            elapsed[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+        var seconds = window.Elapsed.TotalSeconds;
+        var processCpu = Environment.CpuUsage.TotalTime - processBefore;
         var gen2 = GC.CollectionCount(2) - gen2Before;
         var pause = GC.GetTotalPauseDuration() - pauseBefore;
         Array.Sort(elapsed);
-        return new QueryLatencies(queries, warmup, Percentile(elapsed, 50), Percentile(elapsed, 99), elapsed[^1], elapsed.Average(), gen2, pause);
+        return new QueryLatencies(
+            queries, before, Percentile(elapsed, 50), Percentile(elapsed, 99), elapsed[^1], elapsed.Average(), gen2, pause,
+            JitInfo.GetCompiledMethodCount() - jitBefore, JitInfo.GetCompilationTime() - jitTimeBefore,
+            (ProcStats.ProcessTreeCpuSeconds(participants.PostmasterPid) - postgresBefore) / seconds,
+            (ProcStats.ProcessCpuSeconds(participants.LoadGeneratorPid) - loadGeneratorBefore) / seconds,
+            processCpu.TotalMilliseconds / queries);
+    }
+
+    /// <summary>The reports of <see cref="MeasureReportsAsync"/>, one shape after another for every service in turn.</summary>
+    private sealed class ReportRotation(DocumentStore store, SyntheticServiceMonth data)
+    {
+        private static readonly TimeZoneInfo NewYork = TimeZoneInfo.FindSystemTimeZoneById("America/New_York");
+        private readonly SlaOptions _sla = new();
+        private int _index;
+
+        public async Task<SlaReport> NextAsync(CancellationToken ct)
+        {
+            var index = _index++;
+            var month = data.Month;
+            var monthEnd = month.AddMonths(1);
+            var s = index % data.Services.Count;
+            var service = data.Services[s];
+            await using var session = store.QuerySession();
+            switch ((index / data.Services.Count) % 4)
+            {
+                case 0:
+                    return await SlaReportBuilder.BuildAsync(session, _sla, service, month, monthEnd, "UTC", null, ct);
+                case 1:
+                    var localStart = new DateTimeOffset(month.DateTime, NewYork.GetUtcOffset(month.DateTime));
+                    var localEnd = new DateTimeOffset(monthEnd.DateTime, NewYork.GetUtcOffset(monthEnd.DateTime));
+                    return await SlaReportBuilder.BuildAsync(session, _sla, service, localStart, localEnd, "America/New_York", null, ct);
+                case 2:
+                    var endpoints = data.EndpointsOf(s);
+                    return await SlaReportBuilder.BuildAsync(session, _sla, service, month, monthEnd, "UTC", null, ct, endpoints[index % endpoints.Count]);
+                default:
+                    var oddFrom = month.AddDays(9).AddHours(7).AddMinutes(13);
+                    return await SlaReportBuilder.BuildAsync(session, _sla, service, oddFrom, oddFrom.AddDays(7).AddHours(5).AddMinutes(41), "UTC", null, ct);
+            }
+        }
     }
 
     /// <summary>Every service's month from the restored store must be the source's, figure for figure.</summary>

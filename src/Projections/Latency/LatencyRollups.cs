@@ -23,24 +23,36 @@ public static class LatencyRollups
 
     /// <summary>The same as part of a batch the caller executes (with other reads of the same request).</summary>
     public static RollupsLoading Load(
-        IBatchedQuery batch, string service, string endpoint, IEnumerable<(RollupGrain Grain, DateTimeOffset Start)> segments)
+        IBatchedQuery batch, string service, string endpoint, IEnumerable<(RollupGrain Grain, DateTimeOffset Start)> segments) =>
+        Load(batch, service, [endpoint], segments);
+
+    /// <summary>
+    /// The same segments of several series of one service in the same two reads (one per document type) — a report reads
+    /// its own series and the over-limit ones; see <see cref="RollupsLoading.ResultAsync(IQuerySession, string, CancellationToken)"/>.
+    /// </summary>
+    public static RollupsLoading Load(
+        IBatchedQuery batch, string service, IReadOnlyList<string> series, IEnumerable<(RollupGrain Grain, DateTimeOffset Start)> segments)
     {
         var rollupIds = new HashSet<string>(StringComparer.Ordinal);
         var minutesByHourId = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
-        foreach (var (grain, start) in segments)
+        var segmentList = segments as IReadOnlyCollection<(RollupGrain Grain, DateTimeOffset Start)> ?? segments.ToList();
+        foreach (var endpoint in series)
         {
-            if (grain != RollupGrain.Minute)
+            foreach (var (grain, start) in segmentList)
             {
-                rollupIds.Add(LatencyRollup.IdFor(service, endpoint, grain, start));
-                continue;
+                if (grain != RollupGrain.Minute)
+                {
+                    rollupIds.Add(LatencyRollup.IdFor(service, endpoint, grain, start));
+                    continue;
+                }
+                var hourId = MinuteRollups.IdFor(service, endpoint, LatencyRollup.StartOf(RollupGrain.Hour, start));
+                if (!minutesByHourId.TryGetValue(hourId, out var minutes))
+                {
+                    minutes = [];
+                    minutesByHourId.Add(hourId, minutes);
+                }
+                minutes.Add(start);
             }
-            var hourId = MinuteRollups.IdFor(service, endpoint, LatencyRollup.StartOf(RollupGrain.Hour, start));
-            if (!minutesByHourId.TryGetValue(hourId, out var minutes))
-            {
-                minutes = [];
-                minutesByHourId.Add(hourId, minutes);
-            }
-            minutes.Add(start);
         }
         return new RollupsLoading(
             rollupIds.Count == 0 ? null : batch.LoadMany<LatencyRollup>().ById(rollupIds.ToArray()),
@@ -55,17 +67,21 @@ public sealed class RollupsLoading(
     /// <summary>
     /// After the batch ran: the rollups found, minutes as rollups of their own. An endpoint's (or a customer's) minutes
     /// take their histograms from the events that carried them (one more round trip, only when such minutes are asked for).
+    /// For a load of one series; with several, ask for each (<see cref="ResultAsync(IQuerySession, string, CancellationToken)"/>).
     /// </summary>
-    public async Task<List<LatencyRollup>> ResultAsync(IQuerySession session, CancellationToken ct)
+    public Task<List<LatencyRollup>> ResultAsync(IQuerySession session, CancellationToken ct) => ResultAsync(session, null, ct);
+
+    /// <summary>As <see cref="ResultAsync(IQuerySession, CancellationToken)"/>, for one of the series loaded together.</summary>
+    public async Task<List<LatencyRollup>> ResultAsync(IQuerySession session, string? series, CancellationToken ct)
     {
-        var result = rollups is null ? [] : (await rollups).ToList();
+        var result = rollups is null ? [] : (await rollups).Where(r => series is null || r.Endpoint == series).ToList();
         if (hours is null)
         {
             return result;
         }
         var fromEvents = new Dictionary<DateTimeOffset, LatencyRollup>();
         var sequences = new HashSet<long>();
-        foreach (var hour in await hours)
+        foreach (var hour in (await hours).Where(h => series is null || h.Endpoint == series))
         {
             foreach (var minute in minutesByHourId[hour.Id])
             {
@@ -88,11 +104,14 @@ public sealed class RollupsLoading(
         return result;
     }
 
-    /// <summary>After the batch ran: the rollups found, minutes included, with their counts only (no event reads).</summary>
-    public async Task<List<LatencyRollup>> CountsAsync()
+    /// <summary>
+    /// After the batch ran: the rollups found of one of the series loaded together (all with null), minutes included,
+    /// with their counts only (no event reads).
+    /// </summary>
+    public async Task<List<LatencyRollup>> CountsAsync(string? series = null)
     {
-        var result = rollups is null ? [] : (await rollups).ToList();
-        foreach (var hour in hours is null ? [] : await hours)
+        var result = rollups is null ? [] : (await rollups).Where(r => series is null || r.Endpoint == series).ToList();
+        foreach (var hour in (hours is null ? [] : await hours).Where(h => series is null || h.Endpoint == series))
         {
             foreach (var minute in minutesByHourId[hour.Id])
             {

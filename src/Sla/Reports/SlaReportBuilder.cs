@@ -79,7 +79,10 @@ public static class SlaReportBuilder
         {
             // Everything a live report reads, in one round trip.
             var batch = session.CreateBatchQuery();
-            var rollupsLoading = LatencyRollups.Load(batch, service, series, RollupPlan.Cover(from, to));
+            // The service's own report also counts the requests past the endpoint and customer limits: those series are
+            // read in the same two statements as its own.
+            var rollupsLoading = LatencyRollups.Load(
+                batch, service, wholeService ? [series, SeriesCatalogTable.OtherEndpoint, otherCustomers] : [series], RollupPlan.Cover(from, to));
             var reportedLoading = batch.Query<ReportedDowntime>()
                 .Where(d => d.Service == service && d.Start < to && d.End > from)
                 .OrderBy(d => d.Start)
@@ -88,22 +91,16 @@ public static class SlaReportBuilder
             var targetEventsLoading = batch.Events.FetchStream(SlaTargetStreams.For(service));
             var maintenanceLoading = batch.Events.FetchStream(MaintenanceSchedule.For(service));
             var gapsLoading = batch.Query<IngestGap>().Where(g => g.DetectedAt > from && (g.From == null || g.From < to)).ToList();
-            var overLimitLoading = wholeService
-                ? LatencyRollups.Load(batch, service, SeriesCatalogTable.OtherEndpoint, RollupPlan.Cover(from, to))
-                : null;
-            var overCustomerLimitLoading = wholeService
-                ? LatencyRollups.Load(batch, service, otherCustomers, RollupPlan.Cover(from, to))
-                : null;
             await batch.Execute(ct);
             gaps = await gapsLoading;
-            if (overLimitLoading is not null)
+            if (wholeService)
             {
                 // Counts only: an endpoint's minute histograms are not needed for this.
-                overLimit = (await overLimitLoading.CountsAsync()).Sum(r => r.Requests);
-                overCustomerLimit = (await overCustomerLimitLoading!.CountsAsync()).Sum(r => r.Requests);
+                overLimit = (await rollupsLoading.CountsAsync(SeriesCatalogTable.OtherEndpoint)).Sum(r => r.Requests);
+                overCustomerLimit = (await rollupsLoading.CountsAsync(otherCustomers)).Sum(r => r.Requests);
             }
 
-            foreach (var rollup in await rollupsLoading.ResultAsync(session, ct))
+            foreach (var rollup in await rollupsLoading.ResultAsync(session, series, ct))
             {
                 requests += rollup.Requests;
                 errors += rollup.Errors;
