@@ -77,7 +77,10 @@ public static class SlaReportBuilder
         IReadOnlyList<MaintenanceWindow>? maintenance = null;
         if (asOf is null)
         {
-            // Everything a live report reads, in one round trip.
+            // How far the projections had come before anything is read: the rollups read next include at least every
+            // event up to it (read after them, the daemon could move on in between, and the report would claim events it
+            // did not count). Then everything else a live report reads, in one round trip.
+            sequence = await ReportProjections.ProgressAsync(session, ct);
             var batch = session.CreateBatchQuery();
             // The service's own report also counts the requests past the endpoint and customer limits: those series are
             // read in the same two statements as its own.
@@ -114,7 +117,6 @@ public static class SlaReportBuilder
             }
             targets = SlaTargetStreams.Resolve(await targetEventsLoading, options, service);
             maintenance = MaintenanceSchedule.Fold(await maintenanceLoading);
-            sequence = await ReportProjections.ProgressAsync(session, ct);
         }
         else
         {
