@@ -1,9 +1,11 @@
+using System.Globalization;
 using JasperFx.Events.Projections;
 using MaestroSla.EventStore;
 using MaestroSla.Projections.Gaps;
 using MaestroSla.Projections.Latency;
 using MaestroSla.Projections.Uptime;
 using Marten;
+using Marten.Services.BatchQuerying;
 
 namespace MaestroSla.Sla.Reports;
 
@@ -38,4 +40,16 @@ public static class ReportProjections
     /// </summary>
     public static Task<long> ProgressAsync(IQuerySession session, CancellationToken ct) =>
         EventStoreQueries.SlowestProgressAsync(session, ShardIdentities(session.DocumentStore.Options), ct);
+
+    /// <summary>
+    /// The same as a statement of <paramref name="batch"/>: the statements of a batch run one after another, each
+    /// seeing what had been committed when it began, so what the batch reads after this includes at least every event
+    /// up to the sequence it returns.
+    /// </summary>
+    public static async Task<long> Progress(IBatchedQuery batch, IReadOnlyStoreOptions options)
+    {
+        // Marten's batch takes user SQL with one column for a document or a scalar; text is the scalar it reads as-is.
+        var rows = batch.Query<string>($"select {EventStoreQueries.SlowestProgressSql(options, ShardIdentities(options))}::text");
+        return long.Parse((await rows)[0], CultureInfo.InvariantCulture);
+    }
 }

@@ -77,11 +77,11 @@ public static class SlaReportBuilder
         IReadOnlyList<MaintenanceWindow>? maintenance = null;
         if (asOf is null)
         {
-            // How far the projections had come before anything is read: the rollups read next include at least every
-            // event up to it (read after them, the daemon could move on in between, and the report would claim events it
-            // did not count). Then everything else a live report reads, in one round trip.
-            sequence = await ReportProjections.ProgressAsync(session, ct);
+            // Everything a live report reads, in one round trip. First how far the projections had come: the rollups
+            // read after it include at least every event up to it (read after them, the daemon could move on in between,
+            // and the report would claim events it did not count).
             var batch = session.CreateBatchQuery();
+            var progressLoading = ReportProjections.Progress(batch, session.DocumentStore.Options);
             // The service's own report also counts the requests past the endpoint and customer limits: those series are
             // read in the same two statements as its own.
             var rollupsLoading = LatencyRollups.Load(
@@ -95,6 +95,7 @@ public static class SlaReportBuilder
             var maintenanceLoading = batch.Events.FetchStream(MaintenanceSchedule.For(service));
             var gapsLoading = batch.Query<IngestGap>().Where(g => g.DetectedAt > from && (g.From == null || g.From < to)).ToList();
             await batch.Execute(ct);
+            sequence = await progressLoading;
             gaps = await gapsLoading;
             if (wholeService)
             {
