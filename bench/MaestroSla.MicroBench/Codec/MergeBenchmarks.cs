@@ -17,6 +17,7 @@ public class MergeBenchmarks
     private readonly LatencyHistogram _accumulator = new();
     private byte[][] _minutes = [];
     private byte[][] _compressedMinutes = [];
+    private byte[][] _days = [];
 
     [Params(60, 1_440)]
     public int Minutes { get; set; }
@@ -38,6 +39,19 @@ public class MergeBenchmarks
             _minutes[m] = minute.Encode();
             _compressedMinutes[m] = LibraryCodec.Encode(minute);
         }
+
+        // A month report of one service: thirty day histograms of 150,000 requests each.
+        var day = new LatencyHistogram();
+        _days = new byte[30][];
+        for (var d = 0; d < _days.Length; d++)
+        {
+            day.Clear();
+            for (var i = 0; i < 150_000; i++)
+            {
+                day.Record(traffic.NextLatencyMicros());
+            }
+            _days[d] = day.Encode();
+        }
     }
 
     [Benchmark(Baseline = true)]
@@ -56,6 +70,18 @@ public class MergeBenchmarks
     {
         _accumulator.Clear();
         foreach (var encoded in _minutes)
+        {
+            _accumulator.AddEncoded(encoded);
+        }
+        return _accumulator.TotalCount;
+    }
+
+    /// <summary>A month report's merge: thirty day histograms (the same for both Minutes values).</summary>
+    [Benchmark]
+    public long LatencyHistogramAddEncodedMonthOfDays()
+    {
+        _accumulator.Clear();
+        foreach (var encoded in _days)
         {
             _accumulator.AddEncoded(encoded);
         }
