@@ -38,14 +38,11 @@ public static class ReportProjections
     /// The last event sequence every one of them has applied (0 while any has not started): a report computed at this
     /// position saw every event up to it. The slowest shard decides, as each holds only its services' rollups.
     /// </summary>
-    public static Task<long> ProgressAsync(IQuerySession session, CancellationToken ct) =>
-        EventStoreQueries.SlowestProgressAsync(session, ShardIdentities(session.DocumentStore.Options), ct);
-
-    /// <summary>
-    /// The same as a statement of <paramref name="batch"/>: the statements of a batch run one after another, each
-    /// seeing what had been committed when it began, so what the batch reads after this includes at least every event
-    /// up to the sequence it returns.
-    /// </summary>
+    /// <remarks>
+    /// A statement of <paramref name="batch"/>: the statements of a batch run one after another, each seeing what had
+    /// been committed when it began, so what the batch reads after this includes at least every event up to the
+    /// sequence it returns.
+    /// </remarks>
     public static async Task<long> Progress(IBatchedQuery batch, IReadOnlyStoreOptions options)
     {
         // Marten's batch takes user SQL with one column for a document or a scalar; text is the scalar it reads as-is.
