@@ -124,12 +124,38 @@ public sealed class LatencyHistogram : LongHistogram
     /// Adds a histogram in HdrHistogram's V2 encoding: uncompressed as <see cref="Encode"/> writes it, or compressed as
     /// events stored before 2026-11-28 and other HdrHistogram producers hold it.
     /// </summary>
-    public void AddEncoded(byte[] encoded)
+    public void AddEncoded(byte[] encoded) => AddEncoded(encoded, sign: 1);
+
+    /// <summary>
+    /// Takes away a histogram that was added before (as part of a larger one): a month's rollup less the hours of it that
+    /// lie outside a report's window. Counts are integers, so what is left is exactly the histogram of the rest. Throws
+    /// when a count would go below zero: <paramref name="encoded"/> was not part of this histogram.
+    /// </summary>
+    public void SubtractEncoded(byte[] encoded)
+    {
+        AddEncoded(encoded, sign: -1);
+        // The used range may have shrunk at either end.
+        while (_minIndex <= _maxIndex && GetCountAtIndex(_minIndex) == 0)
+        {
+            _minIndex++;
+        }
+        while (_maxIndex >= _minIndex && GetCountAtIndex(_maxIndex) == 0)
+        {
+            _maxIndex--;
+        }
+        if (_maxIndex < _minIndex)
+        {
+            _minIndex = int.MaxValue;
+            _maxIndex = -1;
+        }
+    }
+
+    private void AddEncoded(byte[] encoded, int sign)
     {
         var cookie = encoded.Length < 8 ? 0 : BinaryPrimitives.ReadInt32BigEndian(encoded.AsSpan());
         if (cookie == CookieV2)
         {
-            AddPayload(encoded);
+            AddPayload(encoded, sign);
             return;
         }
         if (cookie != CompressedCookieV2)
@@ -146,7 +172,7 @@ public sealed class LatencyHistogram : LongHistogram
         try
         {
             var length = Inflate(new MemoryStream(encoded, 8, compressedLength, writable: false), ref inflated);
-            AddPayload(inflated.AsSpan(0, length));
+            AddPayload(inflated.AsSpan(0, length), sign);
         }
         finally
         {
@@ -154,7 +180,7 @@ public sealed class LatencyHistogram : LongHistogram
         }
     }
 
-    private void AddPayload(ReadOnlySpan<byte> payload)
+    private void AddPayload(ReadOnlySpan<byte> payload, int sign)
     {
         if (payload.Length < HeaderLength || BinaryPrimitives.ReadInt32BigEndian(payload) != CookieV2)
         {
@@ -169,7 +195,7 @@ public sealed class LatencyHistogram : LongHistogram
         {
             throw new FormatException("HDR histogram with another layout than 1 µs .. 1 h at 3 digits");
         }
-        ReadCounts(payload.Slice(HeaderLength, payloadLength));
+        ReadCounts(payload.Slice(HeaderLength, payloadLength), sign);
     }
 
     public static LatencyHistogram Decode(byte[] encoded)
@@ -207,7 +233,7 @@ public sealed class LatencyHistogram : LongHistogram
         return written;
     }
 
-    private void ReadCounts(ReadOnlySpan<byte> source)
+    private void ReadCounts(ReadOnlySpan<byte> source, int sign)
     {
         // A month report merges ~100,000 counts per call this way: the used range is updated once per histogram rather
         // than per count (the indexes only grow), and single-byte entries (zero runs, small counts) skip the loop.
@@ -236,6 +262,14 @@ public sealed class LatencyHistogram : LongHistogram
             }
             if (item > 0)
             {
+                if (sign < 0)
+                {
+                    if (GetCountAtIndex(index) < item)
+                    {
+                        throw new InvalidOperationException("The histogram taken away holds values this one does not: it was not part of it");
+                    }
+                    item = -item;
+                }
                 AddToCountAtIndex(index, item);
                 if (first < 0)
                 {

@@ -7,6 +7,9 @@ public enum RollupGrain
     Minute,
     Hour,
     Day,
+
+    /// <summary>A UTC calendar month; kept for the whole service only (see <see cref="LatencyRollup.HasMonths"/>).</summary>
+    Month,
 }
 
 /// <summary>
@@ -32,25 +35,44 @@ public sealed class LatencyRollup
     public static string IdFor(string service, string endpoint, RollupGrain grain, DateTimeOffset start) =>
         string.Create(CultureInfo.InvariantCulture, $"{service}|{endpoint}|{GrainCode(grain)}|{start.UtcDateTime:yyyyMMddHHmm}");
 
+    /// <summary>
+    /// Whether a series has month rollups: only the whole service ("*"), whose month is what SLA reports ask for most.
+    /// One more document per series and page would have made every endpoint's writes a third dearer; one per service is
+    /// a few documents a page (docs/benchmarks.md).
+    /// </summary>
+    public static bool HasMonths(string series) => series == AllEndpoints;
+
     public static DateTimeOffset StartOf(RollupGrain grain, DateTimeOffset instant)
     {
+        if (grain == RollupGrain.Month)
+        {
+            var utc = instant.UtcDateTime;
+            return new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        }
         var ticks = instant.UtcTicks;
         var size = Length(grain).Ticks;
         return new DateTimeOffset(ticks - (ticks % size), TimeSpan.Zero);
     }
 
+    /// <summary>The length of a minute, hour or day; months differ in length (<see cref="EndOf"/>).</summary>
     public static TimeSpan Length(RollupGrain grain) => grain switch
     {
         RollupGrain.Minute => TimeSpan.FromMinutes(1),
         RollupGrain.Hour => TimeSpan.FromHours(1),
-        _ => TimeSpan.FromDays(1),
+        RollupGrain.Day => TimeSpan.FromDays(1),
+        _ => throw new ArgumentOutOfRangeException(nameof(grain), grain, "Months differ in length: use EndOf"),
     };
 
-    private static char GrainCode(RollupGrain grain) => grain switch
+    /// <summary>The end of the rollup that starts at <paramref name="start"/>.</summary>
+    public static DateTimeOffset EndOf(RollupGrain grain, DateTimeOffset start) =>
+        grain == RollupGrain.Month ? start.AddMonths(1) : start + Length(grain);
+
+    private static string GrainCode(RollupGrain grain) => grain switch
     {
-        RollupGrain.Minute => 'm',
-        RollupGrain.Hour => 'h',
-        _ => 'd',
+        RollupGrain.Minute => "m",
+        RollupGrain.Hour => "h",
+        RollupGrain.Day => "d",
+        _ => "mo",
     };
 }
 

@@ -84,7 +84,26 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
             hours.Add(hour);
         }
 
-        var rollupIds = hourChanges.Keys.Select(k => k.RollupId(RollupGrain.Hour)).Concat(dayChanges.Keys.Select(k => k.RollupId(RollupGrain.Day))).ToArray();
+        var dayTotals = dayChanges.ToDictionary(d => d.Key, d => Change.Merge(d.Value, accumulator));
+        var monthChanges = new Dictionary<SeriesHour, List<Change>>();
+        foreach (var (key, day) in dayTotals)
+        {
+            if (LatencyRollup.HasMonths(key.Series))
+            {
+                var month = key with { Hour = LatencyRollup.StartOf(RollupGrain.Month, key.Hour) };
+                if (!monthChanges.TryGetValue(month, out var monthDays))
+                {
+                    monthDays = [];
+                    monthChanges.Add(month, monthDays);
+                }
+                monthDays.Add(day);
+            }
+        }
+
+        var rollupIds = hourChanges.Keys.Select(k => k.RollupId(RollupGrain.Hour))
+            .Concat(dayChanges.Keys.Select(k => k.RollupId(RollupGrain.Day)))
+            .Concat(monthChanges.Keys.Select(k => k.RollupId(RollupGrain.Month)))
+            .ToArray();
         var batch = operations.CreateBatchQuery();
         var rollupsLoaded = batch.LoadMany<LatencyRollup>().ById(rollupIds);
         var minutesLoaded = batch.LoadMany<MinuteRollups>().ById(minuteChanges.Keys.Select(k => k.MinutesId).ToArray());
@@ -96,10 +115,14 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
         {
             operations.Store(Apply(rollups, key, RollupGrain.Hour, change, accumulator));
         }
-        foreach (var (key, hours) in dayChanges)
+        var days = new Dictionary<string, LatencyRollup>(StringComparer.Ordinal);
+        foreach (var (key, change) in dayTotals)
         {
-            operations.Store(Apply(rollups, key, RollupGrain.Day, Change.Merge(hours, accumulator), accumulator));
+            var day = Apply(rollups, key, RollupGrain.Day, change, accumulator);
+            days.Add(day.Id, day);
+            operations.Store(day);
         }
+        await StoreMonthsAsync(operations, rollups, days, monthChanges, accumulator, cancellation);
         foreach (var (key, minutes) in minuteChanges)
         {
             var id = key.MinutesId;
@@ -125,6 +148,76 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
                 }
             }
             operations.Store(document);
+        }
+    }
+
+    /// <summary>
+    /// Adds the page's days to their months' rollups. A month rollup that does not exist yet is made from every day
+    /// rollup of its month as stored (this page's included), not from the page alone: the first page of a month makes
+    /// it from nothing, and in a store whose days were folded before months were kept, the month still comes out whole.
+    /// Readers fall back to the days of a month that has no rollup (<see cref="RollupsLoading"/>).
+    /// </summary>
+    private static async Task StoreMonthsAsync(
+        IDocumentOperations operations, Dictionary<string, LatencyRollup> stored, Dictionary<string, LatencyRollup> days,
+        Dictionary<SeriesHour, List<Change>> monthChanges, LatencyHistogram accumulator, CancellationToken cancellation)
+    {
+        var newMonths = new List<SeriesHour>();
+        foreach (var (key, changes) in monthChanges)
+        {
+            if (stored.ContainsKey(key.RollupId(RollupGrain.Month)))
+            {
+                operations.Store(Apply(stored, key, RollupGrain.Month, Change.Merge(changes, accumulator), accumulator));
+            }
+            else
+            {
+                newMonths.Add(key);
+            }
+        }
+        if (newMonths.Count == 0)
+        {
+            return;
+        }
+
+        var otherDayIds = newMonths.SelectMany(DaysOf).Select(d => d.RollupId(RollupGrain.Day)).Where(id => !days.ContainsKey(id)).ToArray();
+        if (otherDayIds.Length > 0)
+        {
+            foreach (var day in await operations.LoadManyAsync<LatencyRollup>(cancellation, otherDayIds))
+            {
+                days.Add(day.Id, day);
+            }
+        }
+        foreach (var key in newMonths)
+        {
+            long requests = 0, errors = 0;
+            var histograms = new List<byte[]>();
+            foreach (var day in DaysOf(key))
+            {
+                if (days.GetValueOrDefault(day.RollupId(RollupGrain.Day)) is { } rollup)
+                {
+                    requests += rollup.Requests;
+                    errors += rollup.Errors;
+                    histograms.Add(rollup.Latency);
+                }
+            }
+            operations.Store(new LatencyRollup
+            {
+                Id = key.RollupId(RollupGrain.Month),
+                Service = key.Service,
+                Endpoint = key.Series,
+                Grain = RollupGrain.Month,
+                Start = key.Hour,
+                Requests = requests,
+                Errors = errors,
+                Latency = Merged(histograms, accumulator),
+            });
+        }
+
+        static IEnumerable<SeriesHour> DaysOf(SeriesHour month)
+        {
+            for (var day = month.Hour; day < month.Hour.AddMonths(1); day = day.AddDays(1))
+            {
+                yield return month with { Hour = day };
+            }
         }
     }
 

@@ -33,10 +33,36 @@ public static class LatencyRollups
     public static RollupsLoading Load(
         IBatchedQuery batch, string service, IReadOnlyList<string> series, IEnumerable<(RollupGrain Grain, DateTimeOffset Start)> segments)
     {
+        var segmentList = segments as IReadOnlyCollection<(RollupGrain Grain, DateTimeOffset Start)> ?? segments.ToList();
+        return Load(batch, service, series.Select(s => (s, (IEnumerable<(RollupGrain, DateTimeOffset)>)segmentList)), plans: null);
+    }
+
+    /// <summary>
+    /// The rollups that make up [from, to) for several series of one service, each by its own plan: a series with month
+    /// rollups by <see cref="RollupPlan.CoverWithMonths"/>, the others by <see cref="RollupPlan.Cover"/>. Read the totals
+    /// with <see cref="RollupsLoading.AddTotalsAsync"/>, which takes the subtracted parts away.
+    /// </summary>
+    public static RollupsLoading Load(IBatchedQuery batch, string service, IReadOnlyList<string> series, DateTimeOffset from, DateTimeOffset to)
+    {
+        var plans = new Dictionary<string, WindowPlan>(StringComparer.Ordinal);
+        foreach (var one in series)
+        {
+            plans[one] = new WindowPlan(
+                from, to,
+                LatencyRollup.HasMonths(one)
+                    ? RollupPlan.CoverWithMonths(from, to)
+                    : RollupPlan.Cover(from, to).Select(s => new RollupSegment(s.Grain, s.Start, Subtracted: false)).ToList());
+        }
+        return Load(batch, service, plans.Select(p => (p.Key, p.Value.Segments.Select(s => (s.Grain, s.Start)))), plans);
+    }
+
+    private static RollupsLoading Load(
+        IBatchedQuery batch, string service, IEnumerable<(string Series, IEnumerable<(RollupGrain Grain, DateTimeOffset Start)> Segments)> series,
+        Dictionary<string, WindowPlan>? plans)
+    {
         var rollupIds = new HashSet<string>(StringComparer.Ordinal);
         var minutesByHourId = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
-        var segmentList = segments as IReadOnlyCollection<(RollupGrain Grain, DateTimeOffset Start)> ?? segments.ToList();
-        foreach (var endpoint in series)
+        foreach (var (endpoint, segmentList) in series)
         {
             foreach (var (grain, start) in segmentList)
             {
@@ -55,15 +81,60 @@ public static class LatencyRollups
             }
         }
         return new RollupsLoading(
+            service,
             rollupIds.Count == 0 ? null : batch.LoadMany<LatencyRollup>().ById(rollupIds.ToArray()),
             minutesByHourId.Count == 0 ? null : batch.LoadMany<MinuteRollups>().ById(minutesByHourId.Keys.ToArray()),
-            minutesByHourId);
+            minutesByHourId,
+            plans);
     }
 }
 
+/// <summary>How one series of a load by window (<see cref="LatencyRollups.Load(IBatchedQuery, string, IReadOnlyList{string}, DateTimeOffset, DateTimeOffset)"/>) is read.</summary>
+public sealed record WindowPlan(DateTimeOffset From, DateTimeOffset To, List<RollupSegment> Segments);
+
 public sealed class RollupsLoading(
-    Task<IReadOnlyList<LatencyRollup>>? rollups, Task<IReadOnlyList<MinuteRollups>>? hours, Dictionary<string, List<DateTimeOffset>> minutesByHourId)
+    string service, Task<IReadOnlyList<LatencyRollup>>? rollups, Task<IReadOnlyList<MinuteRollups>>? hours,
+    Dictionary<string, List<DateTimeOffset>> minutesByHourId, Dictionary<string, WindowPlan>? plans)
 {
+    /// <summary>
+    /// After the batch ran, for a load by window: adds one series' requests, errors and latency over the window, the
+    /// parts of a month outside it taken away. A month whose rollup is missing (no traffic, or days folded before
+    /// months were kept) is read again from its days, in one more round trip.
+    /// </summary>
+    public async Task<(long Requests, long Errors)> AddTotalsAsync(IQuerySession session, string series, LatencyHistogram latency, CancellationToken ct)
+    {
+        var plan = plans?[series] ?? throw new InvalidOperationException("Totals are read from a load by window");
+        var found = await ResultAsync(session, series, ct);
+        var months = plan.Segments.Where(s => s.Grain == RollupGrain.Month).Select(s => s.Start).ToList();
+        if (months.Exists(month => !found.Exists(r => r.Grain == RollupGrain.Month && r.Start == month)))
+        {
+            found = await LatencyRollups.LoadAsync(session, service, series, RollupPlan.Cover(plan.From, plan.To), ct);
+            plan = plan with { Segments = [] };
+        }
+        var subtracted = plan.Segments.Where(s => s.Subtracted).Select(s => (s.Grain, s.Start)).ToHashSet();
+        long requests = 0, errors = 0;
+        List<byte[]>? takenAway = null;
+        foreach (var rollup in found)
+        {
+            if (subtracted.Contains((rollup.Grain, rollup.Start)))
+            {
+                requests -= rollup.Requests;
+                errors -= rollup.Errors;
+                (takenAway ??= []).Add(rollup.Latency);
+                continue;
+            }
+            requests += rollup.Requests;
+            errors += rollup.Errors;
+            latency.AddEncoded(rollup.Latency);
+        }
+        // Only once everything is added: what is taken away is then always there.
+        foreach (var histogram in takenAway ?? [])
+        {
+            latency.SubtractEncoded(histogram);
+        }
+        return (requests, errors);
+    }
+
     /// <summary>
     /// After the batch ran: the rollups found, minutes as rollups of their own. An endpoint's (or a customer's) minutes
     /// take their histograms from the events that carried them (one more round trip, only when such minutes are asked for).

@@ -85,7 +85,7 @@ public static class SlaReportBuilder
             // The service's own report also counts the requests past the endpoint and customer limits: those series are
             // read in the same two statements as its own.
             var rollupsLoading = LatencyRollups.Load(
-                batch, service, wholeService ? [series, SeriesCatalogTable.OtherEndpoint, otherCustomers] : [series], RollupPlan.Cover(from, to));
+                batch, service, wholeService ? [series, SeriesCatalogTable.OtherEndpoint, otherCustomers] : [series], from, to);
             var reportedLoading = batch.Query<ReportedDowntime>()
                 .Where(d => d.Service == service && d.Start < to && d.End > from)
                 .OrderBy(d => d.Start)
@@ -104,12 +104,7 @@ public static class SlaReportBuilder
                 overCustomerLimit = (await rollupsLoading.CountsAsync(otherCustomers)).Sum(r => r.Requests);
             }
 
-            foreach (var rollup in await rollupsLoading.ResultAsync(session, series, ct))
-            {
-                requests += rollup.Requests;
-                errors += rollup.Errors;
-                latency.AddEncoded(rollup.Latency);
-            }
+            (requests, errors) = await rollupsLoading.AddTotalsAsync(session, series, latency, ct);
             downtimes.AddRange((await reportedLoading).Select(d => new DowntimeRecorded(d.Service, d.Start, d.End, d.Reason)));
             healthRuns = (await wholeDaysLoading).SelectMany(d => d.Runs).ToList();
             if (partialDayLoading is not null && await partialDayLoading is { } partial)

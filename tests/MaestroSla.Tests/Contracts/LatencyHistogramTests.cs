@@ -49,6 +49,36 @@ public sealed class LatencyHistogramTests
     }
 
     [Fact]
+    public void taking_away_a_part_leaves_exactly_the_rest_and_a_histogram_that_was_not_a_part_is_refused()
+    {
+        var rest = Latencies(20_000, seed: 7);
+        var part = Latencies(5_000, seed: 8);
+        var whole = Recorded([.. rest, .. part]);
+
+        whole.SubtractEncoded(Recorded(part).Encode());
+
+        var expected = Recorded(rest);
+        whole.TotalCount.ShouldBe(expected.TotalCount);
+        whole.MaxMs.ShouldBe(expected.MaxMs);
+        foreach (var percentile in Percentiles)
+        {
+            whole.PercentileMs(percentile).ShouldBe(expected.PercentileMs(percentile), $"p{percentile}");
+        }
+        whole.Encode().ShouldBe(expected.Encode(), "the used range shrank with the counts");
+
+        // The top and bottom of the range gone: the used range shrinks at both ends.
+        var narrow = Recorded([1_000, 2_000, 3_000]);
+        narrow.SubtractEncoded(Recorded([1_000, 3_000]).Encode());
+        narrow.Encode().ShouldBe(Recorded([2_000]).Encode());
+        narrow.SubtractEncoded(Recorded([2_000]).Encode());
+        narrow.IsEmpty.ShouldBeTrue();
+        narrow.TotalCount.ShouldBe(0);
+
+        var small = Recorded([1_000, 2_000]);
+        Should.Throw<InvalidOperationException>(() => small.SubtractEncoded(Recorded([2_000, 2_000]).Encode()));
+    }
+
+    [Fact]
     public void what_it_encodes_is_read_by_hdrhistogram_itself_with_the_same_counts()
     {
         var values = Latencies(50_000, seed: 1);
