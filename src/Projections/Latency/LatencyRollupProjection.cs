@@ -199,17 +199,8 @@ public sealed class LatencyRollupProjection : ProjectionBase, IProjection
                     histograms.Add(rollup.Latency);
                 }
             }
-            operations.Store(new LatencyRollup
-            {
-                Id = key.RollupId(RollupGrain.Month),
-                Service = key.Service,
-                Endpoint = key.Series,
-                Grain = RollupGrain.Month,
-                Start = key.Hour,
-                Requests = requests,
-                Errors = errors,
-                Latency = Merged(histograms, accumulator),
-            });
+            // Not in stored yet, so Apply makes the document and gives it the days' figures as they are.
+            operations.Store(Apply(stored, key, RollupGrain.Month, new Change(requests, errors, Merged(histograms, accumulator)), accumulator));
         }
 
         static IEnumerable<SeriesHour> DaysOf(SeriesHour month)
